@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from ..domain.model import RosterEntry
+from .orm import roster
+
+
+class RosterRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, entry: RosterEntry) -> None:
+        self._session.execute(
+            insert(roster).values(**asdict(entry)).on_conflict_do_nothing(index_elements=["participant_id"])
+        )
+
+    def get(self, participant_id: uuid.UUID, regency: str | None) -> RosterEntry | None:
+        query = select(
+            roster.c.participant_id, roster.c.regency, roster.c.full_name,
+            roster.c.position_group, roster.c.position, roster.c.cooperative_id,
+        ).where(roster.c.participant_id == participant_id)
+        if regency is not None:
+            query = query.where(roster.c.regency == regency)
+        row = self._session.execute(query).mappings().first()
+        return RosterEntry(**row) if row else None

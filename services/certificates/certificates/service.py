@@ -1,0 +1,29 @@
+"""The certificates service: issued once, signed, verifiable. Thin: names, dependencies and entrypoints."""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+from bimtek_shared.contracts.envelope import EventEnvelope
+from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer
+
+from .adapters.orm import metadata
+from .service_layer import handlers
+from .service_layer.unit_of_work import CertificatesUnitOfWork
+
+
+class CertificatesService:
+    name = "certificates"
+
+    uow = Database(metadata, CertificatesUnitOfWork)
+    caller = CallerProvider()
+    observability = Observability()
+
+    @event_consumer("participant.registered")
+    def handle_participant_registered(self, event: EventEnvelope) -> bool:
+        return handlers.record_roster_entry(
+            self.uow, event, consumer="certificates.handle_participant_registered"
+        )
+
+    @rpc
+    def get_roster_entry(self, participant_id: str) -> dict:
+        return handlers.get_roster_entry(self.uow, self.caller, participant_id)

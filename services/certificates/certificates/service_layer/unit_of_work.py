@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bimtek_shared.persistence.unit_of_work import UnitOfWork
+
+from ..adapters.repository import RosterRepository
+
+
+class CertificatesUnitOfWork(UnitOfWork):
+    def _open_repositories(self, session: Session) -> None:
+        self.roster = RosterRepository(session)

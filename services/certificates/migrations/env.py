@@ -1,0 +1,6 @@
+from alembic import context
+
+from bimtek_shared.persistence.alembic_env import run_migrations
+from certificates.adapters.orm import metadata
+
+run_migrations(context, metadata)

@@ -1,0 +1,34 @@
+"""The roster of participants, and the outbox and inbox every service has.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-28
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from bimtek_shared.persistence.migrations import create_messaging_tables, drop_messaging_tables
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_messaging_tables(op)
+    op.create_table(
+        "roster",
+        sa.Column("participant_id", sa.Uuid, primary_key=True),
+        sa.Column("regency", sa.String(5), nullable=False, index=True),
+        sa.Column("full_name", sa.String(200), nullable=False),
+        sa.Column("position_group", sa.String(10), nullable=False),
+        sa.Column("position", sa.String(40), nullable=False),
+        sa.Column("cooperative_id", sa.Uuid, nullable=True),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("roster")
+    drop_messaging_tables(op)

@@ -1,0 +1,29 @@
+"""The scheduling service: phased sessions and attendance. Thin: names, dependencies and entrypoints."""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+from bimtek_shared.contracts.envelope import EventEnvelope
+from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer
+
+from .adapters.orm import metadata
+from .service_layer import handlers
+from .service_layer.unit_of_work import SchedulingUnitOfWork
+
+
+class SchedulingService:
+    name = "scheduling"
+
+    uow = Database(metadata, SchedulingUnitOfWork)
+    caller = CallerProvider()
+    observability = Observability()
+
+    @event_consumer("participant.registered")
+    def handle_participant_registered(self, event: EventEnvelope) -> bool:
+        return handlers.record_registered_participant(
+            self.uow, event, consumer="scheduling.handle_participant_registered"
+        )
+
+    @rpc
+    def get_participant_status(self, participant_id: str) -> dict:
+        return handlers.get_participant_status(self.uow, self.caller, participant_id)

@@ -1,0 +1,45 @@
+"""Use cases of the scheduling service."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.envelope import EventEnvelope
+from bimtek_shared.contracts.errors import DomainError
+from bimtek_shared.contracts.events import ParticipantRegisteredV1
+
+from ..domain import model
+from .unit_of_work import SchedulingUnitOfWork
+
+
+def record_registered_participant(uow: SchedulingUnitOfWork, event: EventEnvelope, consumer: str) -> bool:
+    """Put a newly registered participant on the waiting list; False if the event was seen before."""
+    payload = ParticipantRegisteredV1.model_validate(event.payload)
+    with uow:
+        if not uow.claim(event, consumer):
+            return False
+        uow.participants.add(
+            model.enter_waiting_list(
+                participant_id=payload.participant_id,
+                regency=event.regency,
+                position_group=payload.position_group,
+                cooperative_id=payload.cooperative_id,
+                registered_at=payload.registered_at,
+            )
+        )
+        uow.commit()
+    return True
+
+
+def get_participant_status(uow: SchedulingUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
+    caller = require_caller(caller)
+    try:
+        pid = uuid.UUID(str(participant_id))
+    except ValueError:
+        raise DomainError("participant_not_found") from None
+    with uow:
+        participant = uow.participants.get(pid, regency=caller.regency_scope)
+    if participant is None:
+        raise DomainError("participant_not_found")
+    return {"participant_id": str(participant.participant_id), "status": participant.status.value}

@@ -1,0 +1,6 @@
+from bimtek_shared.nameko_ext.runtime import ServiceSettings
+
+
+class SchedulingSettings(ServiceSettings):
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/bimtek_scheduling"
+    ops_http_port: int = 8102

@@ -1,0 +1,50 @@
+"""Who is calling, carried from the gateway into every service call and on into the events it causes."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .errors import DomainError
+
+# nameko sends worker context data as AMQP headers named ``nameko.<key>``; these are the keys.
+CONTEXT_KEYS = ("correlation_id", "caller_user", "caller_role", "caller_regency", "language")
+
+PROVINCE_WIDE = "*"  # caller_regency of a province administrator: every regency of the province
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: str
+    role: str
+    regency: str  # a regency code, or PROVINCE_WIDE
+    correlation_id: str
+    language: str = "id"
+
+    def to_context(self) -> dict[str, str]:
+        return {f"caller_{k}" if k in ("user", "role", "regency") else k: v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_context(cls, data: dict[str, object]) -> "Caller | None":
+        if not data.get("caller_user"):
+            return None
+        return cls(
+            user=str(data["caller_user"]),
+            role=str(data.get("caller_role", "")),
+            regency=str(data.get("caller_regency", "")),
+            correlation_id=str(data.get("correlation_id", "")),
+            language=str(data.get("language", "id")),
+        )
+
+    def may_access(self, regency: str) -> bool:
+        return self.regency == PROVINCE_WIDE or self.regency == regency
+
+    @property
+    def regency_scope(self) -> str | None:
+        """The regency every query of this caller is limited to; None for the whole province."""
+        return None if self.regency == PROVINCE_WIDE else self.regency
+
+
+def require_caller(caller: Caller | None) -> Caller:
+    """Services answer only calls that carry a caller (the gateway always sends one)."""
+    if caller is None:
+        raise DomainError("unauthenticated")
+    return caller

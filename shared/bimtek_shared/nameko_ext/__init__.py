@@ -1,0 +1,10 @@
+"""nameko extensions that give every service the same reliable plumbing.
+
+Services import from here; the gateway never does (it has no eventlet).
+"""
+from .caller import CallerProvider
+from .database import Database
+from .event_consumer import event_consumer
+from .observability import Observability
+
+__all__ = ["CallerProvider", "Database", "Observability", "event_consumer"]

@@ -1,0 +1,108 @@
+"""The unit of work every service builds on: one transaction holding the state change, the events
+it causes (the outbox) and the record of the event being handled (the inbox).
+
+Services subclass it to add their repositories; the domain never sees SQLAlchemy.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..contracts.envelope import EventEnvelope, new_event
+from .messaging_tables import MessagingTables
+
+
+class UnitOfWork:
+    def __init__(
+        self, session_factory: sessionmaker, messaging: MessagingTables, *, correlation_id: str
+    ) -> None:
+        self._session_factory = session_factory
+        self._messaging = messaging
+        self.correlation_id = correlation_id
+        self.session: Session | None = None
+        self.emitted: list[EventEnvelope] = []
+
+    @classmethod
+    def dependencies_from_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """Long-lived helpers a subclass needs (built once at start-up), passed to __init__."""
+        return {}
+
+    # Subclasses attach repositories here, on the fresh session.
+    def _open_repositories(self, session: Session) -> None:
+        pass
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        self.emitted = []
+        self._open_repositories(self.session)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        assert self.session is not None
+        try:
+            self.session.rollback()  # a no-op after commit(); discards anything uncommitted
+        finally:
+            self.session.close()
+            self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+    def rollback(self) -> None:
+        assert self.session is not None
+        self.session.rollback()
+        self.emitted = []
+
+    # -- outbox -----------------------------------------------------------------------------
+    def emit(
+        self,
+        event_type: str,
+        payload: dict[str, Any] | BaseModel,
+        *,
+        regency: str,
+        aggregate_id: str | uuid.UUID | None = None,
+    ) -> EventEnvelope:
+        """Validate the event against the catalogue and add it to the outbox in this transaction."""
+        envelope = new_event(event_type, payload, regency=regency, correlation_id=self.correlation_id)
+        self.add_to_outbox([(envelope, aggregate_id)])
+        return envelope
+
+    def add_to_outbox(self, events: list[tuple[EventEnvelope, str | uuid.UUID | None]]) -> None:
+        if not events:
+            return
+        assert self.session is not None
+        self.session.execute(
+            insert(self._messaging.outbox),
+            [
+                {
+                    "event_id": env.event_id,
+                    "event_type": env.type,
+                    "aggregate_id": str(agg) if agg is not None else None,
+                    "envelope": env.to_dict(),
+                }
+                for env, agg in events
+            ],
+        )
+        self.emitted.extend(env for env, _ in events)
+
+    # -- inbox ------------------------------------------------------------------------------
+    def claim(self, event: EventEnvelope, consumer: str) -> bool:
+        """Record that ``consumer`` handles ``event`` in this transaction; False if it already did.
+
+        A concurrent duplicate blocks on the primary key until the first transaction ends, then
+        sees the conflict: at most one of them applies the effect.
+        """
+        assert self.session is not None
+        stmt = (
+            pg_insert(self._messaging.processed_events)
+            .values(event_id=event.event_id, consumer=consumer)
+            .on_conflict_do_nothing()
+            .returning(self._messaging.processed_events.c.event_id)
+        )
+        return self.session.execute(stmt).first() is not None
