@@ -248,6 +248,8 @@ class NamekoRpcClient:
         connection.close_callbacks.add(self._on_connection_lost)
         connection.reconnect_callbacks.add(self._on_reconnected)
         self._connection = connection
+        # Keep strong references: RobustConnection tracks its channels in a
+        # WeakSet, and only channels still alive get restored on reconnect.
         self._channel = channel
         self._exchange = exchange
         self._reply_queue = reply_queue

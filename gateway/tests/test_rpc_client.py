@@ -163,9 +163,10 @@ class FixtureService:
         self.spawn()
         try:
             await wait_for_consumers(self.name, present=True)
-        except AssertionError:
+        except AssertionError as exc:
             self.terminate()
-            raise AssertionError(f"service failed to start:\n{self.output.read_text()[-3000:]}")
+            log = self.output.read_text()[-3000:]
+            raise AssertionError(f"service failed to start:\n{log}") from exc
 
     def terminate(self) -> None:
         proc = self.proc

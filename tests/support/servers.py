@@ -12,6 +12,7 @@ These are plain classes with no pytest dependency; the fixtures live in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import random
@@ -21,8 +22,8 @@ import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -106,7 +107,7 @@ def _proc_stat(pid: int) -> tuple[str, int] | None:
     """(state, ppid) of a process, or None if it no longer exists."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+    except OSError:  # gone (or vanished mid-read)
         return None
     # The command name is in parentheses and may itself contain spaces or ')'.
     fields = raw[raw.rindex(")") + 2 :].split()
@@ -126,7 +127,7 @@ def _comm(pid: int) -> str:
 
 
 def _descendants(root: int) -> list[int]:
-    """All live descendants of ``root`` (children first-level first)."""
+    """Current descendants of ``root`` (zombies included), breadth-first."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -144,10 +145,8 @@ def _descendants(root: int) -> list[int]:
 
 def _sigkill(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
@@ -451,8 +450,17 @@ class PrivatePostgres:
             raise RuntimeError(f"private PostgreSQL on port {self.port} is already running")
         self._prepare()
         result = self._as_postgres(
-            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-             "-w", "-t", str(max(1, int(timeout))), "start"],
+            [
+                str(POSTGRES_BIN / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                str(max(1, int(timeout))),
+                "start",
+            ],
             timeout=timeout + 30,
         )
         if result.returncode != 0 or not _port_open(self.port):
@@ -464,8 +472,17 @@ class PrivatePostgres:
         if not self.is_running:
             return
         result = self._as_postgres(
-            [str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast",
-             "-w", "-t", str(max(1, int(timeout))), "stop"],
+            [
+                str(POSTGRES_BIN / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(max(1, int(timeout))),
+                "stop",
+            ],
             timeout=timeout + 30,
         )
         if result.returncode != 0:
@@ -558,8 +575,18 @@ class PrivatePostgres:
         if (self.data_dir / "PG_VERSION").exists():
             return
         result = self._as_postgres(
-            [str(POSTGRES_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+            [
+                str(POSTGRES_BIN / "initdb"),
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            ],
             timeout=120,
         )
         if result.returncode != 0:

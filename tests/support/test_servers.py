@@ -6,13 +6,14 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
-import kombu
 import psycopg2
 import pytest
+from kombu import Connection, Exchange, Queue
 
-from tests.support.fixtures import private_postgres, private_rabbitmq  # noqa: F401 (fixtures)
 from tests.support.servers import PrivatePostgres, PrivateRabbitMQ
 
+# Provides the private_rabbitmq / private_postgres fixtures.
+pytest_plugins = ["tests.support.fixtures"]
 pytestmark = pytest.mark.integration
 
 SHARED_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672//"
@@ -33,21 +34,21 @@ def shared_pids() -> Iterator[dict[str, str | None]]:
     yield {"rabbit": _first_line(SHARED_RABBIT_PIDFILE), "postgres": _first_line(SHARED_PG_PIDFILE)}
 
 
-def _queue(name: str) -> kombu.Queue:
-    exchange = kombu.Exchange(f"{name}.x", type="direct", durable=True)
-    return kombu.Queue(name, exchange=exchange, routing_key=name, durable=True)
+def _queue(name: str) -> Queue:
+    exchange = Exchange(f"{name}.x", type="direct", durable=True)
+    return Queue(name, exchange=exchange, routing_key=name, durable=True)
 
 
-def _publish_persistent(uri: str, queue: kombu.Queue, body: str) -> None:
+def _publish_persistent(uri: str, queue: Queue, body: str) -> None:
     # Publisher confirms: the broker acks only once the persistent message is on disk.
-    with kombu.Connection(uri, transport_options={"confirm_publish": True}) as conn:
+    with Connection(uri, transport_options={"confirm_publish": True}) as conn:
         conn.Producer().publish(
             body, exchange=queue.exchange, routing_key=queue.routing_key, declare=[queue], delivery_mode=2
         )
 
 
-def _get_one(uri: str, queue: kombu.Queue) -> str | None:
-    with kombu.Connection(uri) as conn:
+def _get_one(uri: str, queue: Queue) -> str | None:
+    with Connection(uri) as conn:
         message = queue(conn.default_channel).get(no_ack=True)
         return None if message is None else message.decode()
 
@@ -125,7 +126,7 @@ def test_postgres_restart(private_postgres: PrivatePostgres) -> None:
 
 def test_shared_instances_untouched(shared_pids: dict[str, str | None]) -> None:
     # Runs last in this module, i.e. after all the killing above.
-    with kombu.Connection(SHARED_AMQP_URI, connect_timeout=5) as conn:
+    with Connection(SHARED_AMQP_URI, connect_timeout=5) as conn:
         conn.connect()
         assert conn.connected
     assert _port_open(5432)

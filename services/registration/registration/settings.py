@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bimtek_shared.nameko_ext.runtime import ServiceSettings
+from bimtek_shared.service_settings import ServiceSettings
 
 # Development-only keys (base64 of 32 bytes); refused outside ENVIRONMENT=development.
 DEVELOPMENT_NIK_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1uaWstZW5jcnlwdGlvbiE="

@@ -1,4 +1,4 @@
-from bimtek_shared.nameko_ext.runtime import ServiceSettings
+from bimtek_shared.service_settings import ServiceSettings
 
 
 class SchedulingSettings(ServiceSettings):

@@ -51,6 +51,11 @@ ERRORS: dict[str, ErrorSpec] = {
         "Something went wrong. Request id: {request_id}.",
     ),
     "job_not_found": ErrorSpec(404, "Pekerjaan tidak ditemukan.", "Job not found."),
+    "method_not_allowed": ErrorSpec(405, "Metode tidak diizinkan.", "Method not allowed."),
+    "payload_too_large": ErrorSpec(
+        413, "Data yang dikirim terlalu besar (maksimum {limit} bita).",
+        "The request body is too large (at most {limit} bytes).",
+    ),
 }
 
 

@@ -128,17 +128,23 @@ class Observability(DependencyProvider):
         self._started[worker_ctx] = time.perf_counter()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
-        if not isinstance(worker_ctx.entrypoint, Rpc):
-            return
-        service = self.container.service_name
-        method = worker_ctx.entrypoint.method_name
         started = self._started.pop(worker_ctx, None)
-        if started is not None:
-            metrics.RPC_HANDLE_SECONDS.labels(service, method).observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        entrypoint = worker_ctx.entrypoint
         if exc_info is None:
             outcome = "ok"
         elif isinstance(exc_info[1], DomainError):
             outcome = "domain_error"
         else:
             outcome = "error"
-        metrics.RPC_HANDLED.labels(service, method, outcome).inc()
+        # One line per call or event, with the correlation id: a request can be followed through
+        # every service's log. Ids and codes only, never arguments (they hold personal data).
+        # DomainError's str() is its code; other exceptions show their type only.
+        detail = "" if exc_info is None else f" ({exc_info[1] if outcome == 'domain_error' else type(exc_info[1]).__name__})"
+        log.info("%s %s%s in %.1f ms [correlation_id=%s]", entrypoint.method_name, outcome, detail,
+                 elapsed * 1000, worker_ctx.data.get("correlation_id", "-"))
+        if not isinstance(entrypoint, Rpc):
+            return
+        service = self.container.service_name
+        metrics.RPC_HANDLE_SECONDS.labels(service, entrypoint.method_name).observe(elapsed)
+        metrics.RPC_HANDLED.labels(service, entrypoint.method_name, outcome).inc()

@@ -4,6 +4,7 @@
     bimtek-ops dlq list [--queue Q]    dead letters: counts, then each one (event, tries, error)
     bimtek-ops dlq replay [--queue Q] [--event-id ID]
     bimtek-ops events-doc              print docs/events.md
+    bimtek-ops stack up|down|status    the whole system as local processes (make up / make down)
 
 The broker comes from AMQP_URI (default: the local development broker).
 """
@@ -16,7 +17,7 @@ import sys
 from kombu import Connection
 
 from ..messaging.topology import DEFAULT_RETRY_DELAYS_MS, declare_topology
-from . import dead_letters, events_doc
+from . import dead_letters, events_doc, local_stack
 
 
 def _retry_delays() -> tuple[int, ...]:
@@ -39,12 +40,23 @@ def main(argv: list[str] | None = None) -> int:
     replaying.add_argument("--queue", help="only queues whose name contains this")
     replaying.add_argument("--event-id", help="only this event")
     commands.add_parser("events-doc", help="print the event catalogue as Markdown")
+    stack = commands.add_parser("stack", help="run the system as local processes")
+    stack.add_argument("action", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
 
     if args.command == "setup-broker":
         with Connection(args.amqp_uri) as conn:
             names = declare_topology(conn, _retry_delays())
         print(f"declared {len(names)} queues")
+    elif args.command == "stack":
+        local = local_stack.from_environment()
+        if args.action == "up":
+            local.up()
+            print(f"ready: gateway on {local.gateway_url} (logs in {local.state_dir / 'log'})")
+        elif args.action == "down":
+            local.down()
+            print("stopped")
+        print(local_stack.describe(local))
     elif args.command == "events-doc":
         sys.stdout.write(events_doc.render())
     elif args.action == "list":
