@@ -53,7 +53,7 @@ def run(stack: local_stack.LocalStack) -> int:
     username, password = f"operator.jombang.{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     say(f"Creating a regency operator for Kabupaten Jombang ({username})")
     gateway_env = stack.env_for(next(u for u in local_stack.UNITS if u.name == "gateway"))
-    subprocess.run([sys.executable, "-m", "gateway.cli", "create-user", username, "--role", "operator",
+    subprocess.run([sys.executable, "-m", "bimtek_gateway.cli", "create-user", username, "--role", "operator",
                     "--regency", JOMBANG], env={**gateway_env, "BIMTEK_PASSWORD": password}, check=True,
                    stdout=subprocess.DEVNULL)
 

@@ -1,7 +1,7 @@
 from alembic import context
 
 from bimtek_shared.persistence.alembic_env import run_migrations
-from gateway.db import metadata
-from gateway.settings import GatewaySettings
+from bimtek_gateway.db import metadata
+from bimtek_gateway.settings import GatewaySettings
 
 run_migrations(context, metadata, GatewaySettings().database_url)

@@ -1,4 +1,4 @@
-"""Integration tests for gateway.rpc.NamekoRpcClient.
+"""Integration tests for bimtek_gateway.rpc.NamekoRpcClient.
 
 They need the real RabbitMQ on 127.0.0.1:5672 and run a real nameko service
 (``rpc_fixture_service.py``) as a subprocess. Every service gets a unique name
@@ -9,6 +9,7 @@ at the end of the session.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -28,7 +29,7 @@ import pytest_asyncio
 from aio_pika.exceptions import ChannelNotFoundEntity
 from prometheus_client import REGISTRY
 
-from gateway.rpc import (
+from bimtek_gateway.rpc import (
     NamekoRpcClient,
     RemoteError,
     ServiceTimeout,
@@ -106,7 +107,7 @@ async def publish_raw_request(service: str, method: str, kwargs: dict[str, Any])
         exchange = await channel.get_exchange("nameko-rpc")
         await exchange.publish(
             aio_pika.Message(
-                f'{{"args": [], "kwargs": {_json(kwargs)}}}'.encode(),
+                json.dumps({"args": [], "kwargs": kwargs}).encode(),
                 content_type="application/json",
                 correlation_id=str(uuid.uuid4()),
                 reply_to=str(uuid.uuid4()),  # nobody listens: reply is dropped
@@ -116,12 +117,6 @@ async def publish_raw_request(service: str, method: str, kwargs: dict[str, Any])
         )
     finally:
         await connection.close()
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 # --------------------------------------------------------------------------
@@ -505,6 +500,7 @@ async def test_broker_outage_fails_fast_and_recovers(service: FixtureService) ->
     uri = f"amqp://guest:guest@127.0.0.1:{proxy.port}/?reconnect_interval=0.3"
     async with NamekoRpcClient(uri) as rpc:
         assert (await rpc.call(service.name, "echo", kwargs={"n": 1}))["kwargs"] == {"n": 1}
+        assert rpc.is_connected
 
         # A call in flight when the connection drops fails at once, not at timeout.
         in_flight = asyncio.create_task(
@@ -524,6 +520,7 @@ async def test_broker_outage_fails_fast_and_recovers(service: FixtureService) ->
                 await rpc.call(service.name, "echo", timeout=5)
             assert time.monotonic() - started < 0.5
         assert await rpc.is_available(service.name) is False
+        assert not rpc.is_connected
         await asyncio.sleep(1.0)  # a few failed reconnect attempts
 
         await proxy.start()  # broker "back"
@@ -537,6 +534,7 @@ async def test_broker_outage_fails_fast_and_recovers(service: FixtureService) ->
                 await asyncio.sleep(0.1)
         # Works only if the reply queue, its binding and consumer were restored.
         assert result["kwargs"] == {"n": 2}
+        assert rpc.is_connected
         results = await asyncio.gather(
             *(rpc.call(service.name, "echo", kwargs={"i": i}) for i in range(50))
         )

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from bimtek_shared.nameko_ext import CallerProvider, Database, Observability
+from bimtek_shared.contracts.errors import DomainError
+from bimtek_shared.contracts.envelope import EventEnvelope
+from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer
 
 from .adapters.orm import metadata
 from .service_layer import handlers
-from .service_layer.commands import RegisterParticipant, parse_command
+from .service_layer.commands import RegisterParticipant, StartParticipantImport, parse_command
 from .service_layer.unit_of_work import RegistrationUnitOfWork
 
 
@@ -18,12 +20,26 @@ class RegistrationService:
     caller = CallerProvider()
     observability = Observability()
 
-    @rpc
+    @rpc(expected_exceptions=DomainError)
     def register_participant(self, participant: dict) -> dict:
         return handlers.register_participant(
             self.uow, self.caller, parse_command(RegisterParticipant, participant)
         )
 
-    @rpc
+    @rpc(expected_exceptions=DomainError)
     def get_participant(self, participant_id: str) -> dict:
         return handlers.get_participant(self.uow, self.caller, participant_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def start_participant_import(self, regency: str, rows: list[dict]) -> dict:
+        return handlers.start_participant_import(
+            self.uow, self.caller, parse_command(StartParticipantImport, {"regency": regency, "rows": rows})
+        )
+
+    @rpc(expected_exceptions=DomainError)
+    def get_participant_import(self, job_id: str) -> dict:
+        return handlers.get_participant_import(self.uow, self.caller, job_id)
+
+    @event_consumer("participant_import.requested")
+    def handle_participant_import_requested(self, event: EventEnvelope) -> bool:
+        return handlers.run_participant_import(self.uow, event)

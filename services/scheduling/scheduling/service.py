@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
+from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer
 
@@ -24,6 +25,6 @@ class SchedulingService:
             self.uow, event, consumer="scheduling.handle_participant_registered"
         )
 
-    @rpc
+    @rpc(expected_exceptions=DomainError)
     def get_participant_status(self, participant_id: str) -> dict:
         return handlers.get_participant_status(self.uow, self.caller, participant_id)

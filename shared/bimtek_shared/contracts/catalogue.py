@@ -102,5 +102,16 @@ CATALOGUE = EventCatalogue(
             ),
             ordered_by="participant_id",
         ),
+        EventSpec(
+            type="participant_import.requested",
+            version=1,
+            producer="registration",
+            payload_model=events.ParticipantImportRequestedV1,
+            description=(
+                "A bulk registration was accepted as a job. Registration consumes its own event: "
+                "the outbox and the reliable consumer make the job survive crashes and run once."
+            ),
+            consumers=(Subscription("registration", "handle_participant_import_requested"),),
+        ),
     ]
 )

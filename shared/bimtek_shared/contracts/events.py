@@ -26,3 +26,8 @@ class ParticipantRegisteredV1(Payload):
     position: str = Field(min_length=1, max_length=80)
     cooperative_id: uuid.UUID | None = None
     registered_at: datetime
+
+
+class ParticipantImportRequestedV1(Payload):
+    job_id: uuid.UUID
+    total: int = Field(ge=1)

@@ -6,7 +6,8 @@
 - A row is stamped ``published_at`` only after the broker confirmed it; a crash in between
   publishes it again, which consumers absorb (they deduplicate by ``event_id``).
 - A row the broker refuses is retried with backoff; until it goes through, later rows of the same
-  aggregate wait behind it, while other aggregates flow on.
+  aggregate wait behind it, while other aggregates flow on. A batch holds at most one row per
+  aggregate, so no later row can overtake an earlier one that the broker then refuses.
 - It sleeps on LISTEN and wakes when a transaction adds events (see ``messaging_tables``).
 
 The loop is plain blocking code: under eventlet (in the services) psycopg2 and the sockets are
@@ -126,7 +127,7 @@ class OutboxRelay:
                 published = self.publish_pending()
                 self._periodic_upkeep()
                 backoff = 0.5
-                if published < self._settings.batch_size:
+                if published == 0:  # after a busy batch, look again at once: more may be waiting
                     self._wait_for_events(self._settings.idle_poll)
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
                 reason = "database_error" if isinstance(exc, (psycopg2.Error, SQLAlchemyError)) else "broker_error"
@@ -156,14 +157,17 @@ class OutboxRelay:
         if not rows:
             return 0
 
-        blocked: set[str] = set()  # aggregates with an earlier row still waiting
+        # At most one event per aggregate per batch: whether a message was refused is known only
+        # once the whole batch is confirmed, and by then a later event of the same aggregate must
+        # not have gone out ahead of it. Aggregates with an earlier row waiting are skipped too.
+        held_back: set[str] = set()
         batch: list[OutgoingMessage] = []
         for row in rows:
-            if row.aggregate_id is not None and row.aggregate_id in blocked:
-                continue
+            if row.aggregate_id is not None:
+                if row.aggregate_id in held_back:
+                    continue
+                held_back.add(row.aggregate_id)
             if row.next_attempt_at is not None and row.next_attempt_at > now:
-                if row.aggregate_id is not None:
-                    blocked.add(row.aggregate_id)
                 continue
             batch.append(
                 OutgoingMessage(

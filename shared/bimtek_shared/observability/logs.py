@@ -17,5 +17,8 @@ def configure_logging(service: str, level: str) -> None:
             },
             "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
             "root": {"level": level, "handlers": ["stderr"]},
+            # nameko logs every failed worker with a traceback, expected domain errors included;
+            # ours are logged once, as one line, by Observability. Unexpected errors stay ERROR.
+            "loggers": {"nameko.containers": {"level": "ERROR"}},
         }
     )

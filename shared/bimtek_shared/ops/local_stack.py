@@ -33,7 +33,7 @@ UNITS = (
     Unit("registration", "registration", "services/registration", "OPS_HTTP_PORT"),
     Unit("scheduling", "scheduling", "services/scheduling", "OPS_HTTP_PORT"),
     Unit("certificates", "certificates", "services/certificates", "OPS_HTTP_PORT"),
-    Unit("gateway", "gateway", "gateway", "GATEWAY_PORT"),
+    Unit("gateway", "bimtek_gateway", "gateway", "GATEWAY_PORT"),
 )
 DEFAULT_PORTS = {"registration": 8101, "scheduling": 8102, "certificates": 8103, "gateway": 8000}
 

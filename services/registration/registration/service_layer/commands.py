@@ -35,3 +35,12 @@ def parse_command(model: type[T], data: Any) -> T:
         # Locations and messages only: the input values may be personal data.
         errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
         raise DomainError("validation_failed", {"errors": errors}) from None
+
+
+MAX_IMPORT_ROWS = 20_000  # a regency's whole roster (Jombang: 2,448) with room to spare
+
+
+class StartParticipantImport(Command):
+    regency: str = Field(pattern=REGENCY_CODE_PATTERN)
+    # Rows are checked one by one when the job runs, so one bad row never refuses the rest.
+    rows: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_IMPORT_ROWS)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from bimtek_shared.persistence.unit_of_work import UnitOfWork
 
+from ..adapters.imports import ImportRepository
 from ..adapters.nik_protector import NikProtector
 from ..adapters.repository import ParticipantRepository
 
@@ -21,3 +22,4 @@ class RegistrationUnitOfWork(UnitOfWork):
 
     def _open_repositories(self, session: Session) -> None:
         self.participants = ParticipantRepository(session, self._protector)
+        self.imports = ImportRepository(session, self._protector)

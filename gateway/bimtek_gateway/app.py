@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from .db import make_engine, make_sessionmaker
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from .problems import install_problem_handlers
-from .routers import auth, health, participants
+from .routers import auth, health, participant_imports, participants
 from .rpc import NamekoRpcClient
 from .settings import GatewaySettings
 
@@ -56,10 +56,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(participants.router)
+    app.include_router(participant_imports.router)
     # Outermost last: the request id exists before anything else runs, even a 413.
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["*"], allow_headers=["*"], expose_headers=["X-Request-ID"])
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       larger_limits={participant_imports.router.prefix: settings.max_import_bytes})
     app.add_middleware(RequestContextMiddleware)
     return app

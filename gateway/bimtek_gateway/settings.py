@@ -31,6 +31,7 @@ class GatewaySettings(BaseSettings):
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     cors_allow_origins: str = ""
     max_body_bytes: int = 1_048_576
+    max_import_bytes: int = 16_777_216  # bulk registrations: about 20,000 rows
     log_level: str = "INFO"
 
     @model_validator(mode="after")

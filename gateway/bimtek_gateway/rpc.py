@@ -276,6 +276,11 @@ class NamekoRpcClient:
         await self.close()
 
     @property
+    def is_connected(self) -> bool:
+        """True while the broker connection (and our reply queue) is up."""
+        return self._broker_up
+
+    @property
     def in_flight(self) -> int:
         """Number of calls currently waiting for a reply."""
         return len(self._pending)

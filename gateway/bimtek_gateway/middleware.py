@@ -68,51 +68,65 @@ class RequestContextMiddleware:
 class BodySizeLimitMiddleware:
     """Answers 413 for bodies over the limit, whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger_limits = larger_limits or {}  # path prefix -> limit, for bulk endpoints
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for prefix, limit in self.larger_limits.items() if path.startswith(prefix)),
+                    self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, send, limit)
             return
         received = 0
-        response_started = False
+        answered = False  # by us (413) or by the app
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, answered
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge()
+                if received > limit and not answered:
+                    # Answer now, and tell the app the client left: frameworks turn exceptions
+                    # raised while reading the body into their own 400.
+                    answered = True
+                    await self._too_large(scope, send, limit)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
+        async def guarded_send(message: Message) -> None:
+            nonlocal answered
             if message["type"] == "http.response.start":
-                response_started = True
+                if answered:
+                    return
+                answered = True
+            elif message["type"] == "http.response.body" and received > limit:
+                return  # the 413 already went out; drop what the app says after
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not response_started:
-                await self._too_large(scope, send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if received <= limit:
+                raise
 
-    async def _too_large(self, scope: Scope, send: Send) -> None:
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         accept_language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1").lower()
         language = "en" if accept_language.startswith("en") else "id"
         body = json.dumps({
             "type": "urn:bimtek:problem:payload_too_large",
             "title": "The request body is too large",
             "status": 413,
-            "detail": message_for("payload_too_large", language, limit=self.max_bytes),
+            "detail": message_for("payload_too_large", language, limit=limit),
             "code": "payload_too_large",
             "request_id": scope.get("state", {}).get("request_id", ""),
         }).encode()
@@ -120,7 +134,3 @@ class BodySizeLimitMiddleware:
                     "headers": [(b"content-type", b"application/problem+json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _BodyTooLarge(Exception):
-    pass
