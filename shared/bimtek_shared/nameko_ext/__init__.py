@@ -3,8 +3,9 @@
 Services import from here; the gateway never does (it has no eventlet).
 """
 from .caller import CallerProvider
+from .cpu_pool import CpuPool
 from .database import Database
 from .event_consumer import event_consumer
 from .observability import Observability
 
-__all__ = ["CallerProvider", "Database", "Observability", "event_consumer"]
+__all__ = ["CallerProvider", "CpuPool", "Database", "Observability", "event_consumer"]
