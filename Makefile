@@ -31,7 +31,7 @@ demo: install  ## the main job: a registration travelling through all three serv
 	$(BIN)/python scripts/demo.py
 
 lint: install  ## architecture contracts, the event document, the deployment files
-	$(BIN)/lint-imports --config .importlinter
+	$(BIN)/lint-imports .importlinter
 	bash deploy/check.sh
 
 test-unit: install  ## fast tests, no server needed

@@ -98,9 +98,11 @@ def run(stack: local_stack.LocalStack) -> int:
             print(f"{unit:13s} {'yes' if _log_mentions(stack, unit, request_id) else 'no'}")
 
         say("Errors speak Bahasa Indonesia, or English on request")
-        duplicate = api.post("/api/v1/participants", headers={"Accept-Language": "en"}, json={
-            "nik": "12345", "full_name": "X", "sex": "L", "birth_date": "1990-01-01", "position": "ketua"})
-        print(f"HTTP {duplicate.status_code} {duplicate.headers['content-type']}: {duplicate.json()['detail']}")
+        wrong_birth_date = {"nik": synthetic_nik(birth, female=True), "full_name": "Sri Wahyuni", "sex": "P",
+                            "birth_date": "1979-03-15", "position": "sekretaris"}
+        for language in ("id", "en"):
+            refused = api.post("/api/v1/participants", headers={"Accept-Language": language}, json=wrong_birth_date)
+            print(f"HTTP {refused.status_code} {refused.headers['content-type']}: {refused.json()['detail']}")
 
     say("Dead letters")
     for queue, count in dead_letters.depths(stack.amqp_uri).items():

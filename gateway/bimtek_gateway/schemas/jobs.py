@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bimtek_shared.contracts.jobs import JobStatus
+from bimtek_shared.contracts.jobs import JobView
 
 
 class JobErrorOut(BaseModel):
@@ -16,15 +14,8 @@ class JobErrorOut(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class JobOut(BaseModel):
-    id: uuid.UUID
-    kind: str
-    status: JobStatus
-    total: int
-    done: int
-    failed: int
+class JobOut(JobView):
+    """A job as services report it, with its progress and its errors explained."""
+
     progress: float = Field(description="Share of items handled, 0.0 to 1.0")
-    errors: list[JobErrorOut]
-    result: dict[str, Any] | None
-    created_at: datetime
-    finished_at: datetime | None
+    errors: list[JobErrorOut] = Field(default_factory=list)  # type: ignore[assignment]

@@ -32,7 +32,7 @@ def make_app() -> TestClient:
             raise ServiceTimeout("scheduling", "plan", 2.0)
         if what == "domain":
             raise RemoteError("DomainError", "bimtek_shared.contracts.errors.DomainError",
-                              ["nik_invalid", {"reason": "harus 16 angka"}], "nik_invalid")
+                              ["nik_invalid", {"reason": "nik_not_16_digits"}], "nik_invalid")
         if what == "remote-bug":
             raise RemoteError("KeyError", "builtins.KeyError", ["Siti Aminah"], "'Siti Aminah'")
         if what == "problem":
@@ -68,6 +68,8 @@ def test_remote_domain_errors_keep_their_status_and_unexpected_ones_leak_nothing
     client = make_app()
     domain = client.get("/raise/domain")
     assert domain.status_code == 422 and domain.json()["detail"] == "NIK tidak valid: harus 16 angka."
+    english = client.get("/raise/domain", headers={"Accept-Language": "en"})
+    assert english.json()["detail"] == "Invalid NIK: it must be 16 digits."
     bug = client.get("/raise/remote-bug")
     assert bug.status_code == 500 and "Siti" not in bug.text
     assert client.get("/raise/crash").status_code == 500

@@ -59,6 +59,18 @@ ERRORS: dict[str, ErrorSpec] = {
 }
 
 
+# Reasons and other words that travel as error parameters, in both languages. A parameter whose
+# value is one of these keys is shown in the caller's language.
+PHRASES: dict[str, tuple[str, str]] = {
+    "nik_not_16_digits": ("harus 16 angka", "it must be 16 digits"),
+    "nik_unknown_province": ("kode provinsi tidak dikenal", "unknown province code"),
+    "nik_birth_date_impossible": ("tanggal lahir di dalam NIK tidak ada", "the birth date in it does not exist"),
+    "nik_serial_zero": ("nomor urut 0000", "serial number 0000"),
+    "nik_sex_mismatch": ("jenis kelamin tidak sesuai dengan NIK", "the sex does not match the NIK"),
+    "nik_birth_date_mismatch": ("tanggal lahir tidak sesuai dengan NIK", "the date of birth does not match the NIK"),
+}
+
+
 class DomainError(Exception):
     """A rule of the domain refused the request. ``code`` must be a key of :data:`ERRORS`.
 
@@ -79,7 +91,15 @@ class DomainError(Exception):
 def message_for(code: str, language: str = "id", **params: Any) -> str:
     spec = ERRORS.get(code, ERRORS["internal_error"])
     template = spec.en if language == "en" else spec.id
+    params = {key: _phrase(value, language) for key, value in params.items()}
     try:
         return template.format(**params)
     except (KeyError, IndexError):
         return template.split(":")[0].rstrip(".") + "."
+
+
+def _phrase(value: Any, language: str) -> Any:
+    if isinstance(value, str) and value in PHRASES:
+        indonesian, english = PHRASES[value]
+        return english if language == "en" else indonesian
+    return value

@@ -6,7 +6,7 @@ Services subclass it to add their repositories; the domain never sees SQLAlchemy
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel
 from sqlalchemy import insert
@@ -25,7 +25,6 @@ class UnitOfWork:
         self._messaging = messaging
         self.correlation_id = correlation_id
         self.session: Session | None = None
-        self.emitted: list[EventEnvelope] = []
 
     @classmethod
     def dependencies_from_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +37,6 @@ class UnitOfWork:
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._session_factory()
-        self.emitted = []
         self._open_repositories(self.session)
         return self
 
@@ -57,7 +55,6 @@ class UnitOfWork:
     def rollback(self) -> None:
         assert self.session is not None
         self.session.rollback()
-        self.emitted = []
 
     # -- outbox -----------------------------------------------------------------------------
     def emit(
@@ -89,7 +86,6 @@ class UnitOfWork:
                 for env, agg in events
             ],
         )
-        self.emitted.extend(env for env, _ in events)
 
     # -- inbox ------------------------------------------------------------------------------
     def claim(self, event: EventEnvelope, consumer: str) -> bool:
@@ -106,3 +102,16 @@ class UnitOfWork:
             .returning(self._messaging.processed_events.c.event_id)
         )
         return self.session.execute(stmt).first() is not None
+
+
+def apply_once(uow: UnitOfWork, event: EventEnvelope, consumer: str, effect: Callable[[Any], None]) -> bool:
+    """The idempotent consumer: apply ``effect(uow)`` and record the event in one transaction.
+
+    Returns False, changing nothing, when ``consumer`` already handled ``event``.
+    """
+    with uow:
+        if not uow.claim(event, consumer):
+            return False
+        effect(uow)
+        uow.commit()
+    return True

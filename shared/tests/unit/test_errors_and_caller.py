@@ -14,11 +14,13 @@ def test_messages_are_indonesian_by_default_and_english_on_request():
     assert message_for("participant_not_found") == "Peserta tidak ditemukan."
     assert message_for("participant_not_found", "en") == "Participant not found."
     assert "registration" in message_for("service_unavailable", "en", service="registration")
+    assert message_for("nik_invalid", reason="nik_sex_mismatch") == "NIK tidak valid: jenis kelamin tidak sesuai dengan NIK."
+    assert message_for("nik_invalid", "en", reason="nik_sex_mismatch") == "Invalid NIK: the sex does not match the NIK."
 
 
 def test_domain_errors_travel_as_json_and_never_print_their_params():
-    error = DomainError("nik_invalid", {"reason": "harus 16 angka"})
-    assert error.args == ("nik_invalid", {"reason": "harus 16 angka"})
+    error = DomainError("nik_invalid", {"reason": "nik_not_16_digits"})
+    assert error.args == ("nik_invalid", {"reason": "nik_not_16_digits"})
     assert str(error) == "nik_invalid"
     with pytest.raises(ValueError):
         DomainError("no_such_code")

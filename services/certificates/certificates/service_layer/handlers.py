@@ -1,13 +1,14 @@
 """Use cases of the certificates service."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from bimtek_shared.contracts.caller import Caller, require_caller
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.errors import DomainError
+from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.events import ParticipantRegisteredV1
+from bimtek_shared.persistence.unit_of_work import apply_once
 
 from ..domain.model import RosterEntry
 from .unit_of_work import CertificatesUnitOfWork
@@ -16,29 +17,20 @@ from .unit_of_work import CertificatesUnitOfWork
 def record_roster_entry(uow: CertificatesUnitOfWork, event: EventEnvelope, consumer: str) -> bool:
     """Keep the names a certificate will print; False if the event was seen before."""
     payload = ParticipantRegisteredV1.model_validate(event.payload)
-    with uow:
-        if not uow.claim(event, consumer):
-            return False
-        uow.roster.add(
-            RosterEntry(
-                participant_id=payload.participant_id,
-                regency=event.regency,
-                full_name=payload.full_name,
-                position_group=payload.position_group,
-                position=payload.position,
-                cooperative_id=payload.cooperative_id,
-            )
-        )
-        uow.commit()
-    return True
+    entry = RosterEntry(
+        participant_id=payload.participant_id,
+        regency=event.regency,
+        full_name=payload.full_name,
+        position_group=payload.position_group,
+        position=payload.position,
+        cooperative_id=payload.cooperative_id,
+    )
+    return apply_once(uow, event, consumer, lambda uow: uow.roster.add(entry))
 
 
 def get_roster_entry(uow: CertificatesUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
     caller = require_caller(caller)
-    try:
-        pid = uuid.UUID(str(participant_id))
-    except ValueError:
-        raise DomainError("participant_not_found") from None
+    pid = parse_id(participant_id, "participant_not_found")
     with uow:
         entry = uow.roster.get(pid, regency=caller.regency_scope)
     if entry is None:

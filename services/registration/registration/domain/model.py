@@ -90,9 +90,9 @@ def register(
     """Check a registration against what the NIK itself says, and build the participant."""
     facts = parse_nik(nik)
     if facts.sex != sex:
-        raise DomainError("nik_invalid", {"reason": "jenis kelamin tidak sesuai dengan NIK"})
+        raise DomainError("nik_invalid", {"reason": "nik_sex_mismatch"})
     if facts.birth_date != birth_date:
-        raise DomainError("nik_invalid", {"reason": "tanggal lahir tidak sesuai dengan NIK"})
+        raise DomainError("nik_invalid", {"reason": "nik_birth_date_mismatch"})
     if position not in POSITIONS:
         raise DomainError("validation_failed", {"field": "position"})
     name = " ".join(full_name.split())

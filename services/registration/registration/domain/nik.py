@@ -33,10 +33,10 @@ class NikFacts:
 
 def parse_nik(nik: str, *, today: date | None = None) -> NikFacts:
     if not _NIK.match(nik or ""):
-        raise DomainError("nik_invalid", {"reason": "harus 16 angka"})
+        raise DomainError("nik_invalid", {"reason": "nik_not_16_digits"})
     province, regency, district = nik[0:2], nik[2:4], nik[4:6]
     if province not in PROVINCE_CODES:
-        raise DomainError("nik_invalid", {"reason": "kode provinsi tidak dikenal"})
+        raise DomainError("nik_invalid", {"reason": "nik_unknown_province"})
     day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     sex = "P" if day > 40 else "L"
     if sex == "P":
@@ -47,9 +47,9 @@ def parse_nik(nik: str, *, today: date | None = None) -> NikFacts:
     try:
         birth = date(century + year2, month, day)
     except ValueError:
-        raise DomainError("nik_invalid", {"reason": "tanggal lahir di dalam NIK tidak ada"}) from None
+        raise DomainError("nik_invalid", {"reason": "nik_birth_date_impossible"}) from None
     if nik[12:16] == "0000":
-        raise DomainError("nik_invalid", {"reason": "nomor urut 0000"})
+        raise DomainError("nik_invalid", {"reason": "nik_serial_zero"})
     return NikFacts(
         province=province,
         regency=f"{province}.{regency}",

@@ -7,6 +7,7 @@ from typing import Any
 from bimtek_shared.contracts.caller import Caller, require_caller
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.errors import DomainError
+from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.events import ParticipantImportRequestedV1, ParticipantRegisteredV1
 from bimtek_shared.contracts.jobs import JobStatus, JobView
 
@@ -55,7 +56,7 @@ def _add_participant(uow: RegistrationUnitOfWork, participant: model.Participant
 
 def get_participant(uow: RegistrationUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
     caller = require_caller(caller)
-    pid = _uuid_or(participant_id, "participant_not_found")
+    pid = parse_id(participant_id, "participant_not_found")
     with uow:
         view = uow.participants.get(pid, regency=caller.regency_scope)
     if view is None:
@@ -118,7 +119,7 @@ def _import_row(uow: RegistrationUnitOfWork, job: dict[str, Any], row_number: in
 
 def get_participant_import(uow: RegistrationUnitOfWork, caller: Caller | None, job_id: str) -> dict[str, Any]:
     caller = require_caller(caller)
-    jid = _uuid_or(job_id, "job_not_found")
+    jid = parse_id(job_id, "job_not_found")
     with uow:
         job = uow.imports.get(jid, regency=caller.regency_scope)
     if job is None:
@@ -127,13 +128,6 @@ def get_participant_import(uow: RegistrationUnitOfWork, caller: Caller | None, j
 
 
 # -- views -----------------------------------------------------------------------------------
-def _uuid_or(value: str, error_code: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(error_code) from None
-
-
 def _job_view(job: dict[str, Any]) -> dict[str, Any]:
     return JobView.model_validate(job).model_dump(mode="json")
 

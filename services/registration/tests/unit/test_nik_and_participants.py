@@ -22,13 +22,13 @@ def test_a_mans_nik_and_the_two_digit_century():
 
 
 @pytest.mark.parametrize("nik,reason", [
-    ("351709410785000", "harus 16 angka"),
-    ("35170941078500021", "harus 16 angka"),
-    ("35170941078500a2", "harus 16 angka"),
-    ("9917094107850002", "kode provinsi tidak dikenal"),
-    ("3517097207850002", "tanggal lahir di dalam NIK tidak ada"),  # day 32 after taking 40 off
-    ("3517093102850002", "tanggal lahir di dalam NIK tidak ada"),  # 31 February
-    ("3517094107850000", "nomor urut 0000"),
+    ("351709410785000", "nik_not_16_digits"),
+    ("35170941078500021", "nik_not_16_digits"),
+    ("35170941078500a2", "nik_not_16_digits"),
+    ("9917094107850002", "nik_unknown_province"),
+    ("3517097207850002", "nik_birth_date_impossible"),  # day 32 after taking 40 off
+    ("3517093102850002", "nik_birth_date_impossible"),  # 31 February
+    ("3517094107850000", "nik_serial_zero"),
 ])
 def test_invalid_niks_are_refused_with_a_reason(nik, reason):
     with pytest.raises(DomainError) as caught:
@@ -58,8 +58,8 @@ def test_registration_normalises_name_and_phone_and_issues_a_code():
 
 
 @pytest.mark.parametrize("overrides,reason", [
-    ({"sex": "L"}, "jenis kelamin tidak sesuai dengan NIK"),
-    ({"birth_date": date(1985, 7, 2)}, "tanggal lahir tidak sesuai dengan NIK"),
+    ({"sex": "L"}, "nik_sex_mismatch"),
+    ({"birth_date": date(1985, 7, 2)}, "nik_birth_date_mismatch"),
 ])
 def test_the_nik_must_agree_with_sex_and_birth_date(overrides, reason):
     with pytest.raises(DomainError) as caught:
