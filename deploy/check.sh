@@ -33,6 +33,9 @@ ensure_apt_packages() {
     if [[ ! -x $VENV/bin/python ]] && ! "$SYSTEM_PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
         missing+=(python3-venv)
     fi
+    # Usually there with Debian's docker-compose, but not with another one.
+    "$SYSTEM_PYTHON" -c 'import docker' >/dev/null 2>&1 || missing+=(python3-docker)
+    "$SYSTEM_PYTHON" -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
     ((${#missing[@]} == 0)) && return 0
     say "installing from apt: ${missing[*]}"
     local sudo=()
@@ -195,6 +198,7 @@ def copy_args(value):
 
 
 healthcheck_of = {}  # Dockerfile -> has a HEALTHCHECK (used by the compose rules)
+copied_of = {}  # Dockerfile -> sources COPYed from the context (used by the compose rules)
 for path in dockerfiles:
     if not (root / path).is_file():
         continue
@@ -245,6 +249,13 @@ for path in dockerfiles:
         problems.append("no CMD")
     elif not cmds[-1].lstrip().startswith("["):
         problems.append("CMD is not in exec form (signals would go to a shell)")
+    else:
+        cmd = json.loads(cmds[-1])
+        if cmd[:2] == ["python", "-m"] and len(cmd) > 2:
+            # `python -m <package>`: the unit (the Dockerfile's folder) must have <package>/__main__.py.
+            main = root / Path(path).parent / cmd[2].replace(".", "/") / "__main__.py"
+            if not main.is_file():
+                problems.append(f"CMD runs `python -m {cmd[2]}` but {main.relative_to(root)} does not exist")
     env = {}
     for i in final:
         if i["instruction"] == "ENV":
@@ -263,6 +274,7 @@ for path in dockerfiles:
         flags, sources, _ = copy_args(ins["value"])
         if any(f.startswith("--from=") for f in flags):
             continue
+        copied_of.setdefault(path, set()).update(re.sub(r"^\./", "", src).rstrip("/") for src in sources)
         for src in sources:
             if not (root / src).exists() and not any(ch in src for ch in "*?["):
                 problems.append(f"line {ins['startline'] + 1}: COPY source {src} does not exist")
@@ -365,6 +377,19 @@ for name in sorted(WORKERS | {"gateway"}):
         fail(f"compose: {name} does not wait for a one-shot running its alembic migration")
     if name in WORKERS and not any("setup-broker" in (svcs.get(d, {}).get("command") or []) for d in deps):
         fail(f"compose: {name} does not wait for bimtek-ops setup-broker")
+
+# `alembic -c <ini>` must name an ini that exists and that the image copies in.
+for name, svc in sorted(svcs.items()):
+    command = svc.get("command") or []
+    if isinstance(command, str):
+        command = shlex.split(command)
+    if command[:1] == ["alembic"] and "-c" in command:
+        ini = command[command.index("-c") + 1]
+        dockerfile = built.get(svc.get("image"))
+        if not (root / ini).is_file():
+            fail(f"compose: {name} runs alembic -c {ini}, which does not exist")
+        elif dockerfile and ini not in copied_of.get(dockerfile, set()):
+            fail(f"compose: {name} runs alembic -c {ini}, which {dockerfile} does not copy into the image")
 
 
 def mounts(svc):
