@@ -20,9 +20,9 @@ class CertificatesService:
     observability = Observability()
 
     @event_consumer("participant.registered")
-    def handle_participant_registered(self, event: EventEnvelope) -> bool:
-        return handlers.record_roster_entry(
-            self.uow, event, consumer="certificates.handle_participant_registered"
+    def handle_participant_registered(self, events: list[EventEnvelope]) -> int:
+        return handlers.record_roster_entries(
+            self.uow, events, consumer="certificates.handle_participant_registered"
         )
 
     @rpc(expected_exceptions=DomainError)

@@ -40,6 +40,7 @@ class RegistrationService:
     def get_participant_import(self, job_id: str) -> dict:
         return handlers.get_participant_import(self.uow, self.caller, job_id)
 
-    @event_consumer("participant_import.requested")
-    def handle_participant_import_requested(self, event: EventEnvelope) -> bool:
-        return handlers.run_participant_import(self.uow, event)
+    # One import at a time per worker: each is long, and runs in many transactions of its own.
+    @event_consumer("participant_import.requested", batch_size=1)
+    def handle_participant_import_requested(self, events: list[EventEnvelope]) -> int:
+        return sum(handlers.run_participant_import(self.uow, event) for event in events)

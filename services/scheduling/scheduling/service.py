@@ -20,9 +20,9 @@ class SchedulingService:
     observability = Observability()
 
     @event_consumer("participant.registered")
-    def handle_participant_registered(self, event: EventEnvelope) -> bool:
-        return handlers.record_registered_participant(
-            self.uow, event, consumer="scheduling.handle_participant_registered"
+    def handle_participant_registered(self, events: list[EventEnvelope]) -> int:
+        return handlers.record_registered_participants(
+            self.uow, events, consumer="scheduling.handle_participant_registered"
         )
 
     @rpc(expected_exceptions=DomainError)

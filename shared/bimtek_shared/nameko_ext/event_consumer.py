@@ -1,17 +1,24 @@
-"""``@event_consumer``: nameko's message consumer with at-least-once handling that loses nothing.
+"""``@event_consumer``: nameko's message consumer with at-least-once handling that loses nothing,
+handling events in batches.
 
 What plain ``nameko.events.event_handler`` does not do, and this does:
 - consumes the queue the catalogue names for (event type, service, method), declared durably with
   its retry and dead-letter queues, and refuses a handler the catalogue does not list;
 - validates the envelope and payload before any handler code runs; an invalid message can never
   succeed, so it is parked in the dead-letter queue at once;
-- on a handler failure, republishes the message (with publisher confirms) to the next delay queue,
-  and after the last delay to the dead-letter queue, and only then acks it: a poison message never
-  blocks the queue and is never dropped; the try count travels in a header of our own
-  (``x-bimtek-attempt``), not RabbitMQ's ``x-death``;
-- carries the event's correlation id into the worker context, so events a handler causes keep it.
+- hands the handler a *list* of events: up to ``batch_size`` messages that arrived within
+  ``batch_wait_ms`` of the first, so one transaction (and one inbox insert) serves many events.
+  A burst is absorbed at the cost of a few milliseconds when traffic is light;
+- acks the messages only after the handler returned;
+- if a batch fails, runs each of its events alone, so one poison message cannot hold its
+  neighbours back; a single event that fails is republished (with publisher confirms) to the next
+  delay queue, after the last delay to the dead-letter queue, and only then acked. The try count
+  travels in a header of our own (``x-bimtek-attempt``), not RabbitMQ's ``x-death``;
+- carries the event's correlation id into the worker context (for a batch, the first one's), so
+  events a handler causes keep it.
 
-Handlers stay idempotent by claiming the event in their unit of work (``uow.claim``).
+Handlers stay idempotent with ``bimtek_shared.persistence.unit_of_work.apply_once`` and return the
+number of events that took effect (the rest were duplicates).
 """
 from __future__ import annotations
 
@@ -19,13 +26,16 @@ import json
 import logging
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
+from typing import Any
 
+import eventlet
 from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from ..contracts.catalogue import CATALOGUE
 from ..contracts.envelope import EventEnvelope, parse_event
@@ -42,12 +52,37 @@ from ..observability import metrics
 
 log = logging.getLogger(__name__)
 
+DEFAULT_EVENT_PREFETCH = 200
+
+
+class EventQueueConsumer(QueueConsumer):
+    """The connection event consumers share: a prefetch large enough to fill batches, apart from
+    the RPC consumer's (whose prefetch stays at the worker count)."""
+
+    @property
+    def prefetch_count(self) -> int:
+        return int(self.container.config.get("EVENT_PREFETCH") or DEFAULT_EVENT_PREFETCH)
+
+
+@dataclass
+class Delivery:
+    envelope: EventEnvelope
+    message: Any  # kombu Message
+    body: Any
+    received: float
+
 
 class EventConsumer(Consumer):
-    def __init__(self, event_type: str, **kwargs) -> None:
+    queue_consumer = EventQueueConsumer()
+
+    def __init__(self, event_type: str, *, batch_size: int = 100, batch_wait_ms: int = 10, **kwargs) -> None:
         self.event_type = event_type
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait_ms / 1000
         self.queues: ConsumerQueues | None = None
         self._publisher: Publisher | None = None
+        self._buffer: list[Delivery] = []
+        self._flush_timer = None
         super().__init__(queue=None, **kwargs)
 
     @property
@@ -69,9 +104,8 @@ class EventConsumer(Consumer):
         self._publisher = Publisher(amqp_uri, use_confirms=True, mandatory=True)
         super().setup()
 
-    # -- receiving --------------------------------------------------------------------------
+    # -- receiving and batching -------------------------------------------------------------
     def handle_message(self, body, message) -> None:
-        started = time.perf_counter()
         try:
             envelope = parse_event(body)
         except ContractViolation as exc:
@@ -79,44 +113,72 @@ class EventConsumer(Consumer):
             log.error("invalid %s message on %s parked: %s", self.event_type, self.queue.name, exc)
             self._park(message, body, attempt=self._attempt_of(message), reason=f"ContractViolation: {exc}")
             return
+        self._buffer.append(Delivery(envelope, message, body, time.perf_counter()))
+        if len(self._buffer) >= self.batch_size:
+            self._flush()
+        elif self._flush_timer is None:
+            self._flush_timer = eventlet.spawn_after(self.batch_wait, self._flush)
 
-        context_data = self.unpack_message_headers(message)
-        context_data["correlation_id"] = envelope.correlation_id
-        handle_result = partial(self._handle_result, message, body, envelope, started)
+    def _flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        batch, self._buffer = self._buffer, []
+        if batch:
+            self._dispatch(batch)
+
+    def _dispatch(self, batch: list[Delivery]) -> None:
+        context_data = self.unpack_message_headers(batch[0].message)
+        context_data["correlation_id"] = batch[0].envelope.correlation_id
         try:
             self.container.spawn_worker(
-                self, (envelope,), {}, context_data=context_data, handle_result=handle_result
+                self, ([d.envelope for d in batch],), {}, context_data=context_data,
+                handle_result=partial(self._handle_result, batch),
             )
         except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+            for delivery in batch:
+                self.queue_consumer.requeue_message(delivery.message)
 
-    def _handle_result(self, message, body, envelope: EventEnvelope, started, worker_ctx, result=None, exc_info=None):
+    # -- outcomes ---------------------------------------------------------------------------
+    def _handle_result(self, batch: list[Delivery], worker_ctx, result=None, exc_info=None):
         service = self.container.service_name
-        metrics.EVENT_HANDLE_SECONDS.labels(service, envelope.type).observe(time.perf_counter() - started)
+        now = time.perf_counter()
+        for delivery in batch:
+            metrics.EVENT_HANDLE_SECONDS.labels(service, self.event_type).observe(now - delivery.received)
         if exc_info is None:
-            outcome = "duplicate" if result is False else "ok"
-            metrics.EVENTS_HANDLED.labels(service, envelope.type, outcome).inc()
-            if outcome == "ok":
-                lag = (datetime.now(timezone.utc) - envelope.occurred_at).total_seconds()
-                metrics.EVENT_END_TO_END_SECONDS.labels(service, envelope.type).observe(max(lag, 0.0))
-            self.queue_consumer.ack_message(message)
+            applied = len(batch) if result is None else int(result)
+            metrics.EVENTS_HANDLED.labels(service, self.event_type, "ok").inc(applied)
+            if applied < len(batch):
+                metrics.EVENTS_HANDLED.labels(service, self.event_type, "duplicate").inc(len(batch) - applied)
+            wall_clock = datetime.now(timezone.utc)
+            for delivery in batch:
+                lag = (wall_clock - delivery.envelope.occurred_at).total_seconds()
+                metrics.EVENT_END_TO_END_SECONDS.labels(service, self.event_type).observe(max(lag, 0.0))
+                self.queue_consumer.ack_message(delivery.message)
             return result, exc_info
 
+        if len(batch) > 1:
+            # Find the culprit: each event alone, outside the worker pool this worker occupies.
+            log.warning("%s: a batch of %d failed (%s); handling its events one by one",
+                        self.method_name, len(batch), type(exc_info[1]).__name__)
+            self.container.spawn_managed_thread(lambda: [self._dispatch([d]) for d in batch])
+            return result, exc_info
+
+        [delivery] = batch
         exc = exc_info[1]
         reason = f"{type(exc).__name__}: {exc}"[:500]
-        attempt = self._attempt_of(message) + 1
+        attempt = self._attempt_of(delivery.message) + 1
         if attempt <= len(self.retry_delays_ms) and not isinstance(exc, ContractViolation):
-            delay_queue = self.queues.retries[attempt - 1]
-            log.warning("%s %s failed (try %d, %s); retrying in %d ms",
-                        self.method_name, envelope.event_id, attempt, type(exc).__name__,
-                        self.retry_delays_ms[attempt - 1])
-            if self._republish(message, body, delay_queue.name, attempt, reason):
-                metrics.EVENTS_HANDLED.labels(service, envelope.type, "retried").inc()
+            log.warning("%s %s failed (try %d, %s); retrying in %d ms", self.method_name,
+                        delivery.envelope.event_id, attempt, type(exc).__name__, self.retry_delays_ms[attempt - 1])
+            if self._republish(delivery.message, delivery.body, self.queues.retries[attempt - 1].name, attempt, reason):
+                metrics.EVENTS_HANDLED.labels(service, self.event_type, "retried").inc()
         else:
-            log.error("%s %s failed %d times; parked in %s\n%s", self.method_name, envelope.event_id,
-                      attempt, self.queues.dead.name, "".join(traceback.format_exception(*exc_info))[-2000:]
-                      if not isinstance(exc, DomainError) else type(exc).__name__)
-            self._park(message, body, attempt, reason)
+            details = type(exc).__name__ if isinstance(exc, DomainError) else \
+                "".join(traceback.format_exception(*exc_info))[-2000:]
+            log.error("%s %s failed %d times; parked in %s\n%s", self.method_name, delivery.envelope.event_id,
+                      attempt, self.queues.dead.name, details)
+            self._park(delivery.message, delivery.body, attempt, reason)
         return result, exc_info
 
     # -- retries and dead letters -----------------------------------------------------------

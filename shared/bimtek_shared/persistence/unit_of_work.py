@@ -88,30 +88,40 @@ class UnitOfWork:
         )
 
     # -- inbox ------------------------------------------------------------------------------
-    def claim(self, event: EventEnvelope, consumer: str) -> bool:
-        """Record that ``consumer`` handles ``event`` in this transaction; False if it already did.
+    def claim(self, events: list[EventEnvelope], consumer: str) -> set[uuid.UUID]:
+        """Record that ``consumer`` handles ``events`` in this transaction; returns the ids of
+        those it had not handled before.
 
         A concurrent duplicate blocks on the primary key until the first transaction ends, then
         sees the conflict: at most one of them applies the effect.
         """
         assert self.session is not None
+        table = self._messaging.processed_events
+        ids = list(dict.fromkeys(event.event_id for event in events))
+        if not ids:
+            return set()
         stmt = (
-            pg_insert(self._messaging.processed_events)
-            .values(event_id=event.event_id, consumer=consumer)
+            pg_insert(table)
+            .values([{"event_id": event_id, "consumer": consumer} for event_id in ids])
             .on_conflict_do_nothing()
-            .returning(self._messaging.processed_events.c.event_id)
+            .returning(table.c.event_id)
         )
-        return self.session.execute(stmt).first() is not None
+        return set(self.session.execute(stmt).scalars())
 
 
-def apply_once(uow: UnitOfWork, event: EventEnvelope, consumer: str, effect: Callable[[Any], None]) -> bool:
-    """The idempotent consumer: apply ``effect(uow)`` and record the event in one transaction.
-
-    Returns False, changing nothing, when ``consumer`` already handled ``event``.
+def apply_once(
+    uow: UnitOfWork,
+    events: list[EventEnvelope],
+    consumer: str,
+    effect: Callable[[Any, list[EventEnvelope]], None],
+) -> int:
+    """The idempotent consumer: record the events and apply ``effect(uow, fresh_events)`` to those
+    ``consumer`` had not handled before, in one transaction. Returns how many took effect.
     """
     with uow:
-        if not uow.claim(event, consumer):
-            return False
-        effect(uow)
+        claimed = uow.claim(events, consumer)
+        fresh = [event for event in {e.event_id: e for e in events}.values() if event.event_id in claimed]
+        if fresh:
+            effect(uow, fresh)
         uow.commit()
-    return True
+    return len(fresh)

@@ -15,10 +15,12 @@ class RosterRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, entry: RosterEntry) -> None:
-        self._session.execute(
-            insert(roster).values(**asdict(entry)).on_conflict_do_nothing(index_elements=["participant_id"])
-        )
+    def add_all(self, entries: list[RosterEntry]) -> None:
+        if entries:
+            self._session.execute(
+                insert(roster).on_conflict_do_nothing(index_elements=["participant_id"]),
+                [asdict(entry) for entry in entries],
+            )
 
     def get(self, participant_id: uuid.UUID, regency: str | None) -> RosterEntry | None:
         query = select(

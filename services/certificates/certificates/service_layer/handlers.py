@@ -14,10 +14,18 @@ from ..domain.model import RosterEntry
 from .unit_of_work import CertificatesUnitOfWork
 
 
-def record_roster_entry(uow: CertificatesUnitOfWork, event: EventEnvelope, consumer: str) -> bool:
-    """Keep the names a certificate will print; False if the event was seen before."""
+def record_roster_entries(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    """Keep the names certificates will print; returns how many participants were new."""
+
+    def add(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        uow.roster.add_all([_roster_entry(event) for event in fresh])
+
+    return apply_once(uow, events, consumer, add)
+
+
+def _roster_entry(event: EventEnvelope) -> RosterEntry:
     payload = ParticipantRegisteredV1.model_validate(event.payload)
-    entry = RosterEntry(
+    return RosterEntry(
         participant_id=payload.participant_id,
         regency=event.regency,
         full_name=payload.full_name,
@@ -25,7 +33,6 @@ def record_roster_entry(uow: CertificatesUnitOfWork, event: EventEnvelope, consu
         position=payload.position,
         cooperative_id=payload.cooperative_id,
     )
-    return apply_once(uow, event, consumer, lambda uow: uow.roster.add(entry))
 
 
 def get_roster_entry(uow: CertificatesUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:

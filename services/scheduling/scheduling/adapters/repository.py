@@ -14,20 +14,24 @@ class SchedulingParticipantRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, participant: SchedulingParticipant) -> None:
+    def add_all(self, new: list[SchedulingParticipant]) -> None:
+        if not new:
+            return
         self._session.execute(
-            insert(participants)
-            .values(
-                participant_id=participant.participant_id,
-                regency=participant.regency,
-                position_group=participant.position_group,
-                cooperative_id=participant.cooperative_id,
-                status=participant.status.value,
-                registered_at=participant.registered_at,
-            )
             # The inbox already stops duplicates; this only guards against a replayed dead letter
             # of an event whose inbox record has been cleaned up.
-            .on_conflict_do_nothing(index_elements=["participant_id"])
+            insert(participants).on_conflict_do_nothing(index_elements=["participant_id"]),
+            [
+                {
+                    "participant_id": p.participant_id,
+                    "regency": p.regency,
+                    "position_group": p.position_group,
+                    "cooperative_id": p.cooperative_id,
+                    "status": p.status.value,
+                    "registered_at": p.registered_at,
+                }
+                for p in new
+            ],
         )
 
     def get(self, participant_id: uuid.UUID, regency: str | None) -> SchedulingParticipant | None:

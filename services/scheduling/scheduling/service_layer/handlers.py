@@ -14,17 +14,24 @@ from ..domain import model
 from .unit_of_work import SchedulingUnitOfWork
 
 
-def record_registered_participant(uow: SchedulingUnitOfWork, event: EventEnvelope, consumer: str) -> bool:
-    """Put a newly registered participant on the waiting list; False if the event was seen before."""
+def record_registered_participants(uow: SchedulingUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    """Put newly registered participants on the waiting list; returns how many were new."""
+
+    def add(uow: SchedulingUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        uow.participants.add_all([_waiting(event) for event in fresh])
+
+    return apply_once(uow, events, consumer, add)
+
+
+def _waiting(event: EventEnvelope) -> model.SchedulingParticipant:
     payload = ParticipantRegisteredV1.model_validate(event.payload)
-    participant = model.enter_waiting_list(
+    return model.enter_waiting_list(
         participant_id=payload.participant_id,
         regency=event.regency,
         position_group=payload.position_group,
         cooperative_id=payload.cooperative_id,
         registered_at=payload.registered_at,
     )
-    return apply_once(uow, event, consumer, lambda uow: uow.participants.add(participant))
 
 
 def get_participant_status(uow: SchedulingUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
