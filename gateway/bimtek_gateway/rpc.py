@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
+from time import time as unix_time
 from typing import Any
 
 import aio_pika
@@ -37,6 +38,8 @@ from aio_pika.abc import (
 )
 from aio_pika.exceptions import ChannelNotFoundEntity, DeliveryError, PublishError
 from prometheus_client import Counter, Histogram
+
+from bimtek_shared.contracts.rpc import DEADLINE_HEADER
 
 __all__ = [
     "NamekoRpcClient",
@@ -381,6 +384,7 @@ class NamekoRpcClient:
         try:
             async with asyncio.timeout(timeout):
                 await self._ensure_available(service)
+                headers = {**headers, DEADLINE_HEADER: int((unix_time() + timeout) * 1000)}
                 message = aio_pika.Message(
                     body,
                     content_type="application/json",  # nameko picks the reply serializer from it

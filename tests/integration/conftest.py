@@ -4,8 +4,8 @@
   ones on 5432/5672 (a developer stack may be using those).
 - ``system`` (session): the four units as local processes (``LocalStack``) on those servers, with
   short retry delays and a 2 s RPC timeout, and an operator signed in. Tests may stop, SIGKILL or
-  SIGSTOP its processes but must leave them running; an autouse fixture restarts anything a
-  failing test left down, so one failure does not cascade.
+  SIGSTOP its processes but must leave them running; tests take it as ``running_system``, which
+  restarts (and SIGCONTs) anything a failing test left down, so one failure does not cascade.
 - Tests that restart the broker itself build their own stack on their own ``private_rabbitmq``
   (``tests.support.fixtures``), see ``test_broker_restart.py``.
 """
@@ -19,13 +19,6 @@ import pytest
 
 from tests.integration.harness import System
 from tests.support.servers import PrivatePostgres, PrivateRabbitMQ
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ same function nameko runs), and by reading the services' databases and ops endpo
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import secrets
 import signal
@@ -19,7 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,10 +36,10 @@ from bimtek_shared.messaging.topology import consumer_queue_name, dead_letter_qu
 from bimtek_shared.ops.local_stack import UNITS, LocalStack
 from bimtek_shared.persistence.database import sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
+from tests.support.servers import free_port
 
 REGENCY = "35.17"  # Kabupaten Jombang
 KECAMATAN = "09"
-SERVICES = ("registration", "scheduling", "certificates")
 CONSUMERS = {
     "scheduling": "scheduling.handle_participant_registered",
     "certificates": "certificates.handle_participant_registered",
@@ -51,7 +52,8 @@ RPC_TIMEOUT_SECONDS = 2.0
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1, message: str = "") -> T:
+def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1,
+               message: str | Callable[[], str] = "") -> T:
     """Poll ``predicate`` until it returns something truthy; that value is returned."""
     deadline = time.monotonic() + timeout
     while True:
@@ -116,7 +118,6 @@ class System:
     api: httpx.Client
     username: str
     password: str
-    _engines: dict[str, Any] = field(default_factory=dict)
 
     # -- building it ------------------------------------------------------------------------
     @classmethod
@@ -124,8 +125,6 @@ class System:
         cls, *, state_dir: Path, amqp_uri: str, postgres_url: str, database_prefix: str,
         extra_env: dict[str, str] | None = None,
     ) -> "System":
-        from tests.support.servers import free_port
-
         stack = LocalStack(
             state_dir=state_dir,
             amqp_uri=amqp_uri,
@@ -133,7 +132,7 @@ class System:
             database_prefix=database_prefix,
             ports={unit.name: free_port() for unit in UNITS},
             extra_env={
-                "RETRY_DELAYS_MS": str(RETRY_DELAYS_MS),
+                "RETRY_DELAYS_MS": json.dumps(RETRY_DELAYS_MS),
                 "RPC_TIMEOUT_SECONDS": str(RPC_TIMEOUT_SECONDS),
                 "ENVIRONMENT": "development",
                 "LOG_LEVEL": "INFO",
@@ -163,12 +162,23 @@ class System:
         self.api.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def close(self) -> None:
+        """``LocalStack.down()``, but the units stop side by side (a nameko service takes seconds)."""
         try:
             self.api.close()
-            for engine in self._engines.values():
-                engine.dispose()
         finally:
-            self.stack.down()
+            self.ensure_not_paused()
+            with ThreadPoolExecutor(len(UNITS)) as pool:
+                list(pool.map(self.stack.stop, [unit.name for unit in UNITS]))
+            self.stack.down()  # a no-op by now; kept so the stack's own teardown has the last word
+
+    def ensure_not_paused(self) -> None:
+        for unit in UNITS:
+            pid = self.stack.pid(unit.name)
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
 
     # -- processes --------------------------------------------------------------------------
     def restart(self, unit: str) -> None:
@@ -177,13 +187,8 @@ class System:
 
     def ensure_running(self) -> None:
         """Start whatever a test left stopped (or SIGSTOPped), and wait until all are ready."""
+        self.ensure_not_paused()  # SIGCONT is harmless to a running process
         for unit in UNITS:
-            pid = self.stack.pid(unit.name)
-            if pid is not None:
-                try:
-                    os.kill(pid, signal.SIGCONT)  # harmless if it runs
-                except ProcessLookupError:
-                    pass
             self.stack.start(unit.name)
         for unit in UNITS:
             self.stack.wait_ready(unit.name)
@@ -239,20 +244,37 @@ class System:
         )
         return rows, processed
 
+    def consumed(self, participant_ids: list[str], consumers: Iterable[str] = ("scheduling", "certificates")) -> bool:
+        """Is every outbox row published, and does each consumer have one row per participant?"""
+        n = len(participant_ids)
+        if self.outbox_state(participant_ids) != (n, n):
+            return False
+        event_ids = self.event_ids_of(participant_ids)
+        return all(self.consumer_counts(unit, participant_ids, event_ids) == (n, n) for unit in consumers)
+
+    def progress(self, participant_ids: list[str]) -> str:
+        event_ids = self.event_ids_of(participant_ids)
+        return (f"want {len(participant_ids)}: outbox (rows, published) {self.outbox_state(participant_ids)}, "
+                + ", ".join(f"{unit} (rows, processed) {self.consumer_counts(unit, participant_ids, event_ids)}"
+                            for unit in CONSUMERS)
+                + f"; processes {self.stack.status()}")
+
+    def dead_units(self) -> list[str]:
+        return [unit.name for unit in UNITS if self.stack.pid(unit.name) is None]
+
     def wait_consumed(self, participant_ids: list[str], timeout: float = 90.0,
                       consumers: Iterable[str] = ("scheduling", "certificates")) -> list[str]:
-        """Wait until every outbox row is published and each consumer has one row per participant."""
-        n = len(participant_ids)
-        wait_until(lambda: self.outbox_state(participant_ids) == (n, n), timeout,
-                   message=lambda: f"outbox (rows, published) = {self.outbox_state(participant_ids)}, want {n}")
-        event_ids = self.event_ids_of(participant_ids)
-        assert len(event_ids) == n
-        for unit in consumers:
-            wait_until(lambda: self.consumer_counts(unit, participant_ids, event_ids) == (n, n), timeout,
-                       interval=0.25,
-                       message=lambda: f"{unit}: (rows, processed) = "
-                                       f"{self.consumer_counts(unit, participant_ids, event_ids)}, want {n}")
-        return event_ids
+        """Wait until every outbox row is published and each consumer has one row per participant;
+        fails at once if a unit died meanwhile. Returns the events' ids."""
+        def done() -> bool:
+            dead = self.dead_units()
+            if dead:
+                raise AssertionError(f"{dead} died while the events were in flight:\n"
+                                     + "\n".join(self.stack.log_tail(u, 40) for u in dead))
+            return self.consumed(participant_ids, consumers)
+
+        wait_until(done, timeout, interval=0.25, message=lambda: self.progress(participant_ids))
+        return self.event_ids_of(participant_ids)
 
     # -- registering participants -----------------------------------------------------------
     def register_via_api(self, n: int, workers: int = 6) -> list[str]:
@@ -268,7 +290,29 @@ class System:
     def registrar(self) -> "DirectRegistrar":
         return DirectRegistrar(self.dsn("registration"))
 
+    def register_direct(self, n: int, workers: int = 4) -> list[str]:
+        """Register ``n`` participants with the registration use case in this process; returns their ids."""
+        registrar = self.registrar()
+        try:
+            return registrar.register(n, workers=workers)
+        finally:
+            registrar.close()
+
+    @staticmethod
+    def new_nik(female: bool | None = None) -> dict[str, str]:
+        """A valid NIK never handed out before in this session, with the sex and birth date it encodes."""
+        return NIKS.new(female)
+
     # -- broker -----------------------------------------------------------------------------
+    def ops_cli(self, *args: str) -> str:
+        """The ``bimtek-ops`` console script, as an operator runs it, against this stack's broker."""
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("bimtek-ops")), "--amqp-uri", self.stack.amqp_uri, *args],
+            env={**os.environ, **self.stack.extra_env}, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     def queue_depth(self, name: str) -> int:
         with Connection(self.stack.amqp_uri) as conn:
             channel = conn.channel()
@@ -325,9 +369,7 @@ class DirectRegistrar:
         correlation_id = f"it-{uuid.uuid4().hex[:12]}"
         uow = self._uow_class(self._sessions, self._messaging, correlation_id=correlation_id, **self._dependencies)
         caller = Caller(user="test", role="operator", regency=REGENCY, correlation_id=correlation_id)
-        body = participant_body()
-        body.pop("phone")
-        command = RegisterParticipant(regency=REGENCY, **body)
+        command = RegisterParticipant(regency=REGENCY, **participant_body())
         return handlers.register_participant(uow, caller, command)["id"]
 
     def register(self, n: int, workers: int = 4) -> list[str]:

@@ -29,12 +29,8 @@ BACKLOG = 300
 
 def test_consumer_killed_mid_backlog_handles_every_event_once(running_system: System) -> None:
     system = running_system
-    registrar = system.registrar()
-    try:
-        system.stack.stop("scheduling")
-        ids = registrar.register(BACKLOG)
-    finally:
-        registrar.close()
+    system.stack.stop("scheduling")
+    ids = system.register_direct(BACKLOG)
     # Published while scheduling is down: the events wait in its durable queue.
     wait_until(lambda: system.outbox_state(ids) == (BACKLOG, BACKLOG), timeout=30,
                message=lambda: f"outbox {system.outbox_state(ids)}")
@@ -64,6 +60,9 @@ def test_consumer_killed_mid_backlog_handles_every_event_once(running_system: Sy
     # Certificates ran throughout and was not disturbed.
     assert system.consumer_counts("certificates", ids, event_ids) == (BACKLOG, BACKLOG)
     assert system.queue_depth(participant_dead_letter_queue("certificates")) == 0
+    listing = system.ops_cli("dlq", "list")
+    for unit in CONSUMERS:
+        assert f"     0  {participant_dead_letter_queue(unit)}" in listing, listing
     print(f"scheduling killed at {at_kill}/{BACKLOG} handled ({after_kill} committed when dead); "
           f"after restart: {_outcomes(system, 'scheduling')}")
 

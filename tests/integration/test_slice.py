@@ -27,15 +27,18 @@ def test_a_registration_reaches_every_service(running_system: System) -> None:
     assert body["nik"] not in response.text  # the full NIK never comes back
     assert created["regency"] == "35.17" and created["sex"] == "P" and created["birth_date"] == body["birth_date"]
 
+    last: dict = {}
+
     def both_know_it() -> dict | None:
         view = system.api.get(f"/api/v1/participants/{created['id']}")
         assert view.status_code == 200, view.text
-        data = view.json()
+        last["view"] = data = view.json()
         done = data["scheduling"] == {"available": True, "status": "waiting"} and \
             data["certificates"] == {"available": True, "status": "on_roster"}
         return data if done else None
 
-    view = wait_until(both_know_it, timeout=10, interval=0.1)
+    view = wait_until(both_know_it, timeout=10, interval=0.1,
+                      message=lambda: f"last answer {last.get('view')}; {system.progress([created['id']])}")
     assert view["participant"]["id"] == created["id"]
     assert view["participant"]["nik_masked"] == created["nik_masked"]
 
@@ -137,9 +140,7 @@ def test_no_token_no_entry(running_system: System) -> None:
 
 
 def _female_nik() -> dict[str, str]:
-    from tests.integration.harness import NIKS
-
-    return NIKS.new(female=True)
+    return System.new_nik(female=True)
 
 
 def _lines_with(log: str, needle: str) -> str:

@@ -1,11 +1,9 @@
 """The certificates service: issued once, signed, verifiable. Thin: names, dependencies and entrypoints."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
-from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer
+from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer, rpc
 
 from .adapters.orm import metadata
 from .service_layer import handlers

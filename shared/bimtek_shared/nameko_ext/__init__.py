@@ -7,5 +7,6 @@ from .cpu_pool import CpuPool
 from .database import Database
 from .event_consumer import event_consumer
 from .observability import Observability
+from .rpc import rpc
 
-__all__ = ["CallerProvider", "CpuPool", "Database", "Observability", "event_consumer"]
+__all__ = ["CallerProvider", "CpuPool", "Database", "Observability", "event_consumer", "rpc"]

@@ -35,7 +35,7 @@ import eventlet
 from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
 from ..contracts.catalogue import CATALOGUE
 from ..contracts.envelope import EventEnvelope, parse_event
@@ -49,13 +49,14 @@ from ..messaging.topology import (
     consumer_queues,
 )
 from ..observability import metrics
+from .rpc import ResilientQueueConsumer
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EVENT_PREFETCH = 200
 
 
-class EventQueueConsumer(QueueConsumer):
+class EventQueueConsumer(ResilientQueueConsumer):
     """The connection event consumers share: a prefetch large enough to fill batches, apart from
     the RPC consumer's (whose prefetch stays at the worker count)."""
 

@@ -54,7 +54,7 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 RPC_HANDLED = Counter(
     "bimtek_rpc_handled_total",
-    "RPC calls handled by a service, by outcome (ok, domain_error, error).",
+    "RPC calls handled by a service, by outcome (ok, domain_error, error, expired).",
     ["service", "method", "outcome"],
 )
 RPC_HANDLE_SECONDS = Histogram(

@@ -1,0 +1,68 @@
+"""``@rpc``: nameko's RPC entrypoint, hardened.
+
+- A request received after its deadline (``x-bimtek-deadline-ms``, set by the gateway) is acked and
+  dropped: its caller already answered 504 and may have retried, so running it would do the work
+  twice. nameko's prefetch pushes requests into a consumer's socket buffer, where the broker's
+  message expiration no longer reaches them (seen with a stalled process: SIGSTOP, then SIGCONT).
+- Acks survive a connection that died under them (see ``ResilientQueueConsumer``).
+"""
+from __future__ import annotations
+
+import logging
+from time import time as unix_time
+
+from amqp.exceptions import ConnectionError as AmqpConnectionError
+from nameko.messaging import QueueConsumer
+from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcConsumer
+
+from ..contracts.rpc import DEADLINE_HEADER
+from ..observability import metrics
+
+log = logging.getLogger(__name__)
+
+
+class ResilientQueueConsumer(QueueConsumer):
+    """nameko 2.14 catches only amqp's ConnectionError around an ack; a socket reset just before
+    raises OSError instead, which kills the consumer thread and with it the whole service. The
+    broker has already taken the unacked message back and will redeliver it (handlers
+    deduplicate), so the right answer is to note it and carry on."""
+
+    def ack_message(self, message) -> None:
+        try:
+            super().ack_message(message)
+        except (OSError, AmqpConnectionError) as exc:
+            log.warning("ack lost with the broker connection (%s); the message will be redelivered",
+                        type(exc).__name__)
+
+    def requeue_message(self, message) -> None:
+        try:
+            super().requeue_message(message)
+        except (OSError, AmqpConnectionError) as exc:
+            log.warning("requeue lost with the broker connection (%s); the broker requeues it itself",
+                        type(exc).__name__)
+
+
+class _RpcConsumer(RpcConsumer):
+    queue_consumer = ResilientQueueConsumer()
+
+
+class Rpc(NamekoRpc):
+    rpc_consumer = _RpcConsumer()
+
+    def handle_message(self, body, message) -> None:
+        deadline = (message.headers or {}).get(DEADLINE_HEADER)
+        try:
+            expired = deadline is not None and unix_time() * 1000 > int(deadline)
+        except (TypeError, ValueError):
+            expired = False
+        if expired:
+            log.warning("%s: request received after its deadline dropped (its caller already gave up)",
+                        self.method_name)
+            metrics.RPC_HANDLED.labels(self.container.service_name, self.method_name, "expired").inc()
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+
+rpc = Rpc.decorator
