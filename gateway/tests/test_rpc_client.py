@@ -29,6 +29,7 @@ import pytest_asyncio
 from aio_pika.exceptions import ChannelNotFoundEntity
 from prometheus_client import REGISTRY
 
+from bimtek_shared.contracts.rpc import DEADLINE_HEADER
 from bimtek_gateway.rpc import (
     NamekoRpcClient,
     RemoteError,
@@ -258,6 +259,9 @@ async def test_echo_round_trip_with_context(
     assert result["kwargs"] == {"name": "Budi", "when": when, "fee": Decimal("12.50")}
     received = result["context"]
     stack = received.pop("call_id_stack")
+    # The deadline (epoch milliseconds) lets a service drop a request its caller gave up on.
+    deadline_ms = received.pop(DEADLINE_HEADER)
+    assert 0 < deadline_ms / 1000 - time.time() <= 10
     assert received == {k: v for k, v in context.items() if v is not None}
     assert len(stack) == 1 and stack[0].startswith("gateway.create_registration.")
     uuid.UUID(stack[0].rsplit(".", 1)[1])
