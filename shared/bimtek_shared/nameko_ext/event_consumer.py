@@ -11,7 +11,8 @@ What plain ``nameko.events.event_handler`` does not do, and this does:
   A burst is absorbed at the cost of a few milliseconds when traffic is light;
 - acks the messages only after the handler returned;
 - if a batch fails, runs each of its events alone, so one poison message cannot hold its
-  neighbours back; a single event that fails is republished (with publisher confirms) to the next
+  neighbours back, and a retried message is always handled alone; a single event that fails is
+  republished (with publisher confirms) to the next
   delay queue, after the last delay to the dead-letter queue, and only then acked. The try count
   travels in a header of our own (``x-bimtek-attempt``), not RabbitMQ's ``x-death``;
 - carries the event's correlation id into the worker context (for a batch, the first one's), so
@@ -114,7 +115,12 @@ class EventConsumer(Consumer):
             log.error("invalid %s message on %s parked: %s", self.event_type, self.queue.name, exc)
             self._park(message, body, attempt=self._attempt_of(message), reason=f"ContractViolation: {exc}")
             return
-        self._buffer.append(Delivery(envelope, message, body, time.perf_counter()))
+        delivery = Delivery(envelope, message, body, time.perf_counter())
+        if self._attempt_of(message) > 0:
+            # It failed before, so it likely fails again: alone, it cannot fail a batch with it.
+            self._dispatch([delivery])
+            return
+        self._buffer.append(delivery)
         if len(self._buffer) >= self.batch_size:
             self._flush()
         elif self._flush_timer is None:
