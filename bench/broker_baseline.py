@@ -10,7 +10,9 @@ sets (JSON, message id, correlation id, ``mandatory``):
 - ``consume``: one kombu consumer, prefetch 10 (nameko's default ``max_workers``), ack each;
 - ``fanout_end_to_end``: the pipeline's shape without the services: one publisher process
   (batched confirms) to a topic exchange with two bound queues, one consumer process per queue
-  (prefetch 10, ack each); rate = N / (last message consumed in both - first publish).
+  (prefetch 10, ack each); rate = N / (last message consumed in both - first publish);
+- ``fanout_batched_ack``: the same with prefetch 200 and one ``ack(multiple=True)`` per 100
+  messages: the ceiling for consumers that handle events in batches.
 """
 from __future__ import annotations
 
@@ -133,18 +135,30 @@ def consume(uri: str, queue_name: str, n: int, timeout: float = 120.0) -> tuple[
         return n / span, first[0], last[0]
 
 
-def _consumer_process(uri: str, queue_name: str, n: int, ready: Any, results: Any) -> None:
+def _cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _consumer_process(uri: str, queue_name: str, n: int, prefetch: int, ack_every: int, ready: Any,
+                      results: Any) -> None:
     # Open the connection and start consuming before the publisher begins.
     with Connection(uri) as conn:
         ch = conn.channel()
-        ch.basic_qos(0, PREFETCH, False)
+        ch.basic_qos(0, prefetch, False)
         queue = next(q for q in _queues() if q.name == queue_name)
         seen = [0]
         last = [0.0]
+        cpu0 = [0.0]
 
         def on_message(body: Any, message: Any) -> None:
-            message.ack()
+            if seen[0] == 0:
+                cpu0[0] = _cpu()
             seen[0] += 1
+            if seen[0] % ack_every == 0 or seen[0] == n:
+                message.ack(multiple=ack_every > 1)
             last[0] = time.time()
 
         with conn.Consumer(queue(ch), callbacks=[on_message], accept=["json"], no_ack=False):
@@ -155,38 +169,49 @@ def _consumer_process(uri: str, queue_name: str, n: int, ready: Any, results: An
                     conn.drain_events(timeout=1)
                 except TimeoutError:
                     continue
-    results.put((queue_name, seen[0], last[0]))
+        cpu = _cpu() - cpu0[0]
+    results.put((queue_name, seen[0], last[0], cpu))
 
 
 def _publisher_process(uri: str, body: str, n: int, results: Any) -> None:
+    cpu0 = _cpu()
     rate, started = publish_confirm_batched(uri, body, n)
-    results.put(("publisher", rate, started))
+    results.put(("publisher", rate, started, _cpu() - cpu0))
 
 
-def fanout_end_to_end(uri: str, body: str, n: int) -> dict[str, float]:
+def fanout_end_to_end(uri: str, body: str, n: int, prefetch: int = PREFETCH, ack_every: int = 1) -> dict[str, float]:
+    from common import broker_pid, process_cpu_seconds
+
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     readies = [ctx.Event() for _ in QUEUE_NAMES]
-    consumers = [ctx.Process(target=_consumer_process, args=(uri, name, n, ready, results))
+    consumers = [ctx.Process(target=_consumer_process, args=(uri, name, n, prefetch, ack_every, ready, results))
                  for name, ready in zip(QUEUE_NAMES, readies)]
     for p in consumers:
         p.start()
     for ready in readies:
         if not ready.wait(60):
             raise RuntimeError("raw consumer did not start")
+    broker = broker_pid()
+    broker_cpu0 = process_cpu_seconds(broker) if broker else None
     publisher = ctx.Process(target=_publisher_process, args=(uri, body, n, results))
     publisher.start()
     collected = {}
     for _ in range(3):
         item = results.get(timeout=240)
         collected[item[0]] = item
+    broker_cpu = (process_cpu_seconds(broker) - broker_cpu0) if broker_cpu0 is not None else float("nan")
     for p in (*consumers, publisher):
         p.join(30)
-    _, publish_rate, started = collected["publisher"]
+    _, publish_rate, started, publisher_cpu = collected["publisher"]
     last = max(collected[name][2] for name in QUEUE_NAMES)
     if any(collected[name][1] < n for name in QUEUE_NAMES):
         raise RuntimeError(f"fan-out lost messages: {collected}")
-    return {"events_per_s": n / (last - started), "publish_per_s": publish_rate, "seconds": last - started}
+    return {"events_per_s": n / (last - started), "publish_per_s": publish_rate, "seconds": last - started,
+            "cpu_ms_per_event": {
+                "publisher": round(1000 * publisher_cpu / n, 3),
+                "consumers": round(1000 * sum(collected[q][3] for q in QUEUE_NAMES) / (2 * n), 3),
+                "rabbitmq(shared)": round(1000 * broker_cpu / n, 3)}}
 
 
 def run(uri: str, body: str, n: int, n_confirm_each: int) -> dict[str, Any]:
@@ -198,6 +223,8 @@ def run(uri: str, body: str, n: int, n_confirm_each: int) -> dict[str, Any]:
         consumed, _, _ = consume(uri, QUEUE_NAMES[0], n)
         purge(uri)
         fanout = fanout_end_to_end(uri, body, n)
+        purge(uri)
+        fanout_batched = fanout_end_to_end(uri, body, n, prefetch=200, ack_every=100)
     finally:
         delete(uri)
     return {
@@ -208,4 +235,7 @@ def run(uri: str, body: str, n: int, n_confirm_each: int) -> dict[str, Any]:
         "consume_prefetch10_per_s": round(consumed, 1),
         "fanout_end_to_end_per_s": round(fanout["events_per_s"], 1),
         "fanout_publish_per_s": round(fanout["publish_per_s"], 1),
+        "fanout_cpu_ms_per_event": fanout["cpu_ms_per_event"],
+        "fanout_batched_ack_end_to_end_per_s": round(fanout_batched["events_per_s"], 1),
+        "fanout_batched_ack_cpu_ms_per_event": fanout_batched["cpu_ms_per_event"],
     }

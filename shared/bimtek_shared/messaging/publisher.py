@@ -44,6 +44,7 @@ class ConfirmingPublisher:
         self._connection: Connection | None = None
         self._channel: Any = None
         self._next_tag = 0
+        self._outstanding: set[int] = set()  # published, not yet acked or nacked
         self._settled: dict[int, Outcome] = {}
         self._returned_ids: set[str] = set()
 
@@ -61,6 +62,7 @@ class ConfirmingPublisher:
         channel.events["basic_return"].add(self._on_return)
         self._channel = channel
         self._next_tag = 0
+        self._outstanding.clear()
         self._settled.clear()
         self._returned_ids.clear()
         return channel
@@ -76,11 +78,11 @@ class ConfirmingPublisher:
 
     # -- broker callbacks -------------------------------------------------------------------
     def _settle(self, tag: int, multiple: bool, outcome: Outcome) -> None:
-        if multiple:
-            for t in range(1, tag + 1):
-                self._settled.setdefault(t, outcome)
-        else:
-            self._settled[tag] = outcome
+        # Only tags still outstanding: "multiple" covers every earlier tag, most long settled.
+        tags = [t for t in self._outstanding if t <= tag] if multiple else [tag] if tag in self._outstanding else []
+        for t in tags:
+            self._outstanding.discard(t)
+            self._settled[t] = outcome
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         self._settle(delivery_tag, multiple, Outcome.CONFIRMED)
@@ -123,6 +125,7 @@ class ConfirmingPublisher:
                     mandatory=True,
                 )
                 tags[self._next_tag] = msg
+                self._outstanding.add(self._next_tag)
             deadline = time.monotonic() + self._confirm_timeout
             while not all(tag in self._settled for tag in tags):
                 remaining = deadline - time.monotonic()

@@ -47,6 +47,8 @@ class Database(DependencyProvider):
             max_overflow=2,
             pool_pre_ping=True,
             pool_recycle=1800,
+            # Many rows in one statement: handlers insert a whole batch of events at once.
+            executemany_mode="values_plus_batch",
         )
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.messaging = MessagingTables(

@@ -100,13 +100,11 @@ class UnitOfWork:
         ids = list(dict.fromkeys(event.event_id for event in events))
         if not ids:
             return set()
-        stmt = (
-            pg_insert(table)
-            .values([{"event_id": event_id, "consumer": consumer} for event_id in ids])
-            .on_conflict_do_nothing()
-            .returning(table.c.event_id)
-        )
-        return set(self.session.execute(stmt).scalars())
+        # Rows passed to execute(), not baked into the statement: one cached statement for any
+        # batch size (psycopg2 "insertmanyvalues" sends them as one multi-row INSERT).
+        stmt = pg_insert(table).on_conflict_do_nothing().returning(table.c.event_id)
+        rows = self.session.execute(stmt, [{"event_id": event_id, "consumer": consumer} for event_id in ids])
+        return set(rows.scalars())
 
 
 def apply_once(
