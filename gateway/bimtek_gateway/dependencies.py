@@ -59,6 +59,19 @@ def require_role(*roles: Role) -> Callable[[Caller], Caller]:
     return check
 
 
+Registrar = Annotated[Caller, Depends(require_role(Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR))]
+
+
+def target_regency(requested: str | None, caller: Caller) -> str:
+    """The regency a write is for: the one asked for, else the caller's own (a province
+    administrator has none of their own and must say which)."""
+    regency = requested or caller.regency_scope
+    if regency is None:
+        raise Problem("validation_failed",
+                      errors=[{"field": "regency", "message": "required for province administrators"}])
+    return regency
+
+
 class Services:
     """Calls services on behalf of one caller: identity, request id and language go with every call."""
 

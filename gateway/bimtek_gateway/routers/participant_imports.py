@@ -2,18 +2,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from bimtek_shared.contracts.caller import PROVINCE_WIDE, Caller
 from bimtek_shared.contracts.envelope import REGENCY_CODE_PATTERN
 from bimtek_shared.contracts.errors import message_for
 
-from ..dependencies import ServicesFor, require_role
-from ..identity import Role
-from ..problems import Problem, language_of
+from ..dependencies import Registrar, ServicesFor, target_regency
+from ..problems import language_of
 from ..schemas.jobs import JobOut
 from ..schemas.participants import ParticipantIn
 
@@ -21,10 +19,6 @@ ROW_EXAMPLE = ParticipantIn.model_config["json_schema_extra"]["examples"][0]
 
 MAX_ROWS = 20_000
 router = APIRouter(prefix="/api/v1/participant-imports", tags=["participants"])
-
-Registrar = Annotated[
-    Caller, Depends(require_role(Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR))
-]
 
 
 class ParticipantImportIn(BaseModel):
@@ -42,9 +36,7 @@ class ParticipantImportIn(BaseModel):
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut, summary="Register many participants")
 async def start_import(body: ParticipantImportIn, caller: Registrar, services: ServicesFor,
                        request: Request, response: Response) -> dict[str, Any]:
-    regency = body.regency or (caller.regency if caller.regency != PROVINCE_WIDE else None)
-    if regency is None:
-        raise Problem("validation_failed", errors=[{"field": "regency", "message": "required for province administrators"}])
+    regency = target_regency(body.regency, caller)
     job = await services.call("registration", "start_participant_import", regency=regency, rows=body.rows)
     response.headers["Location"] = f"{router.prefix}/{job['id']}"
     return present_job(job, language_of(request))

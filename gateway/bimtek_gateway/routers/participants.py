@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 
-from bimtek_shared.contracts.caller import PROVINCE_WIDE, Caller
-
-from ..dependencies import ServicesFor, require_role
-from ..identity import Role
-from ..problems import Problem
+from ..dependencies import Registrar, ServicesFor, target_regency
 from ..rpc import RemoteError, ServiceTimeout, ServiceUnavailable
 from ..schemas.participants import ParticipantIn, ParticipantStatus, RegisteredParticipant, ServiceView
 
@@ -19,19 +15,13 @@ NOT_RECORDED_YET = "not_recorded_yet"
 
 router = APIRouter(prefix="/api/v1/participants", tags=["participants"])
 
-Registrar = Annotated[
-    Caller, Depends(require_role(Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR))
-]
-
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RegisteredParticipant,
              summary="Register a participant")
 async def register_participant(body: ParticipantIn, caller: Registrar, services: ServicesFor) -> dict[str, Any]:
     """Registers a board member or supervisor. The NIK is checked against the date of birth and
     sex it encodes; it is stored encrypted and only ever returned masked."""
-    regency = body.regency or (caller.regency if caller.regency != PROVINCE_WIDE else None)
-    if regency is None:
-        raise Problem("validation_failed", errors=[{"field": "regency", "message": "required for province administrators"}])
+    regency = target_regency(body.regency, caller)
     participant = body.model_dump(mode="json") | {"regency": regency}
     return await services.call("registration", "register_participant", participant=participant)
 
