@@ -178,9 +178,10 @@ def purge_drill_queues(amqp_uri: str) -> None:
                     channel.close()
 
 
-def ping(n: int, fail: bool) -> tuple[str, str]:
+def ping(n: int, fail: bool, hold_ms: int = 0) -> tuple[str, str]:
     """(message id, body) of a valid drill.pinged envelope."""
-    envelope = new_event("drill.pinged", {"n": n, "fail": fail}, regency="35.17", correlation_id=f"drill-{n}")
+    envelope = new_event("drill.pinged", {"n": n, "fail": fail, "hold_ms": hold_ms}, regency="35.17",
+                         correlation_id=f"drill-{n}")
     return str(envelope.event_id), envelope.to_json()
 
 

@@ -23,6 +23,7 @@ class DrillPingedV1(BaseModel):
 
     n: int
     fail: bool
+    hold_ms: int = 0  # the handler waits this long, yielding (a long job holding its delivery)
 
 
 DRILL_SPEC = EventSpec(

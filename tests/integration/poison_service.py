@@ -10,6 +10,8 @@ Run as a real process (see ``test_dead_letters.py``)::
 like any real consumer (``apply_once``). Every failed try is appended to ``DRILL_ATTEMPT_LOG``
 (one line per poison event: its ``n`` and the size of the batch it failed in), so a test can count
 tries independently of the broker's headers. An event with a
+``hold_ms`` waits that long, yielding, like a
+long job that holds its delivery while other batches finish. An event with a
 negative ``n`` is slow and touches no database: the handler notes its start in
 ``<DRILL_ATTEMPT_LOG>.slow``, then works ``-n`` milliseconds without yielding (time enough to cut the
 broker connection under it) and returns, so its ack is the next thing the process does.
@@ -66,6 +68,9 @@ class DrillConsumer:
                 pass
         if slow:
             return len(events)
+        for event in events:
+            if event.payload.get("hold_ms"):
+                time.sleep(event.payload["hold_ms"] / 1000)  # monkey-patched: other workers run meanwhile
         poison = [e for e in events if e.payload["fail"]]
         if poison and Path(os.environ["DRILL_FAIL_MARKER"]).exists():
             with open(os.environ["DRILL_ATTEMPT_LOG"], "a") as attempts:

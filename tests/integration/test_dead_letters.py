@@ -107,3 +107,24 @@ def test_an_invalid_envelope_is_parked_at_once(drill: Drill) -> None:
     assert drill.depth(DEAD) == 1 and drill.handled("retried") == retried_before
 
     drill.purge(DEAD)  # leave the queue as found
+
+
+def test_deliveries_finished_behind_a_long_job_are_acked_without_waiting_for_it(
+    drill: Drill, rabbit_server: PrivateRabbitMQ
+) -> None:
+    """Acks settle a finished run of deliveries in one frame (multiple=True); deliveries that finish
+    behind a still-running one must not wait for it, or a long job would keep the queue's prefetch
+    full of finished messages."""
+    before = drill.processed()
+    drill.publish([ping(1000, fail=False, hold_ms=10000)])
+    time.sleep(0.3)  # its batch has started alone and holds the oldest delivery tag
+    drill.publish([ping(1001 + n, fail=False) for n in range(40)])
+
+    wait_until(lambda: drill.processed() == before + 40, timeout=5, message=lambda: f"processed {drill.processed()}")
+    # While the long one runs: only it is unacked (its 40 successors were acked singly).
+    wait_until(lambda: rabbit_server.unacked(QUEUE) == 1, timeout=3, interval=0.2,
+               message=lambda: f"unacked {rabbit_server.unacked(QUEUE)}")
+    wait_until(lambda: drill.processed() == before + 41, timeout=20, message=lambda: f"processed {drill.processed()}")
+    wait_until(lambda: rabbit_server.unacked(QUEUE) == 0, timeout=5, interval=0.2,
+               message=lambda: f"unacked {rabbit_server.unacked(QUEUE)}")
+    assert drill.depth(QUEUE) == 0

@@ -365,6 +365,15 @@ class PrivateRabbitMQ:
             timeout=timeout,
         )
 
+    def unacked(self, queue: str) -> int:
+        """Deliveries of ``queue`` handed to consumers and not yet acked (AMQP cannot tell)."""
+        result = self._ctl("list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged")
+        for line in result.stdout.splitlines():
+            name, _, count = line.rpartition("\t")
+            if name == queue:
+                return int(count)
+        raise LookupError(f"no queue {queue} on {self.node}: {result.stdout}{result.stderr}")
+
     def _find_beam_pid(self) -> int:
         assert self._proc is not None
         family = _descendants(self._proc.pid)
