@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""Bimtek KDMP benchmark: the event pipeline and gateway-to-service RPC, each beside a baseline
-measured in the same run. See bench/README.md.
+"""Bimtek KDMP benchmark: the event pipeline, gateway-to-service RPC and the gateway under load,
+each beside a baseline measured in the same run. See bench/README.md.
 
-    python bench/run.py            # full run (~8 minutes on the 2-core machine)
-    python bench/run.py --quick    # smoke run (~2 minutes), smaller numbers, not for quoting
+    python bench/run.py            # full run (~12 minutes on the 2-core machine)
+    python bench/run.py --quick    # smoke run (~4 minutes), smaller numbers, not for quoting
 
 It starts a private stack (own ports, databases ``bimtek_bench_*``, RabbitMQ vhost
 ``bimtek-bench``), measures, stops it, drops what it created, and writes
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -30,6 +31,8 @@ from typing import Any
 import psycopg2
 
 import broker_baseline
+import gateway_load
+import import_load
 import pipeline
 from common import (
     BENCH_DIR,
@@ -113,6 +116,7 @@ def machine_info() -> dict[str, Any]:
         "nameko": nameko.__version__ if hasattr(nameko, "__version__") else _pkg_version("nameko"),
         "kombu": kombu.__version__, "amqp": py_amqp.__version__, "aio_pika": aio_pika.__version__,
         "eventlet": _pkg_version("eventlet"), "uvloop": _pkg_version("uvloop"),
+        "fastapi": _pkg_version("fastapi"), "uvicorn": _pkg_version("uvicorn"), "aiohttp": _pkg_version("aiohttp"),
         "git_commit": _cmd("git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"),
         "git_dirty_files": len(_cmd("git", "-C", str(REPO_ROOT), "status", "--porcelain").splitlines()),
     }
@@ -373,7 +377,8 @@ def render_markdown(res: dict[str, Any]) -> str:
            "",
            f"- {m['cores']} cores ({m['cpu']}), {m['memory_gb']} GB RAM, Linux {m['kernel']}",
            f"- Python {m['python']}; nameko {m['nameko']}, eventlet {m['eventlet']}, kombu {m['kombu']}, "
-           f"py-amqp {m['amqp']}, aio-pika {m['aio_pika']}, uvloop {m['uvloop']}",
+           f"py-amqp {m['amqp']}, aio-pika {m['aio_pika']}, uvloop {m['uvloop']}"
+           + (f", FastAPI {m['fastapi']}, uvicorn {m['uvicorn']}, aiohttp {m['aiohttp']}" if "aiohttp" in m else ""),
            f"- RabbitMQ {m['rabbitmq']} (the machine's shared broker, vhost `{VHOST}`); {m['postgresql']} "
            f"(shared server, {', '.join(f'{k}={v}' for k, v in m['postgresql_settings'].items())})",
            f"- Load average at start {res['load_start']}, at end {res['load_end']}. Everything (services, "
@@ -507,6 +512,14 @@ def render_markdown(res: dict[str, Any]) -> str:
 
     if res.get("rpc_error"):
         out += ["## 4-5. RPC and HTTP: not measured", "", res["rpc_error"], ""]
+    if g := res.get("gateway_load"):
+        out += gateway_load.markdown(g)
+    if res.get("gateway_load_error"):
+        out += ["## 6. The gateway under load: not measured", "", "```", res["gateway_load_error"], "```", ""]
+    if i := res.get("import"):
+        out += import_load.render(i)
+    if res.get("import_error"):
+        out += ["## Bulk import: not measured", "", "```", res["import_error"], "```", ""]
     out += ["## Against the targets", ""]
     for line in res.get("verdicts", []):
         out.append(f"- {line}")
@@ -545,6 +558,10 @@ def verdicts(res: dict[str, Any]) -> list[str]:
                     line += f"; vs one proxy with call_async {pa:,.0f}/s = {ratio(g, pa)}"
                 line += f"; registration {modes['gateway'].get('service_cpu_pct', '?')} % busy"
                 lines.append(line)
+    if g := res.get("gateway_load"):
+        lines += gateway_load.verdicts(g)
+    if i := res.get("import"):
+        lines += import_load.verdicts(i)
     return lines
 
 
@@ -583,7 +600,7 @@ def print_summary(res: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes (a smoke test)")
-    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http",
+    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import",
                         help="comma-separated phases to run (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services during the first pipeline run and the highest-C RPC phase")
@@ -596,6 +613,10 @@ def main() -> int:
     parser.add_argument("--latency-rates", help="comma-separated events/s for the latency phase "
                         "(default 50,200,500; --quick 50,200)")
     parser.add_argument("--latency-seconds", type=float, help="seconds per latency rate (default 30)")
+    parser.add_argument("--gateway-rate", type=int, help="the gateway phase's target rate, requests/s (default 300)")
+    parser.add_argument("--gateway-seconds", type=float, help="seconds at the target rate (default 30; --quick 8)")
+    parser.add_argument("--gateway-steps", type=int,
+                        help="steps of the search for the highest rate held, per target (default 6; 0: none)")
     parser.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the services (an experiment, e.g. LOG_LEVEL=WARNING; "
                              "BENCH_* hooks in bench/variants/sitecustomize.py); recorded in the results")
@@ -730,6 +751,24 @@ def main() -> int:
             log("5. HTTP gateway end to end")
             res["http"] = rpc_phase(stack, participant_id, token, ["http"], cfg["http_concurrency"],
                                     cfg["http_repeats"], cfg["rpc_warmup_s"], cfg["http_seconds"], state_dir)
+
+        if "gateway" in phases:
+            try:
+                res["gateway_load"] = gateway_load.run_phase(
+                    stack, dbs, gateway_load.configure(args.quick, args.gateway_rate, args.gateway_seconds,
+                                                       args.gateway_steps), state_dir,
+                    meter_for=meter_for, wait_for_quiet=wait_for_quiet, wait_until_idle=pipeline.wait_until_idle)
+            except Exception:  # noqa: BLE001 - the other phases' results still stand
+                res["gateway_load_error"] = traceback.format_exc(limit=6)
+                log(f"   gateway load phase failed:\n{res['gateway_load_error']}")
+        if "import" in phases:
+            log("7. bulk import from a file: Jombang (median of 3)" + ("" if args.quick else ", then the province"))
+            try:
+                res["import"] = import_load.run_phase(stack, dbs, quick=args.quick, meter_for=meter_for,
+                                                      wait_for_quiet=wait_for_quiet)
+            except Exception:  # noqa: BLE001 - the other phases' results still stand
+                res["import_error"] = traceback.format_exc(limit=6)
+                log(f"   bulk import phase failed:\n{res['import_error']}")
     finally:
         if args.keep:
             log(f"--keep: the stack keeps running (pids in {state_dir}/run; stop them with "

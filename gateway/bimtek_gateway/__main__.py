@@ -15,5 +15,5 @@ if __name__ == "__main__":
         port=settings.gateway_port,
         log_config=None,  # keep our format
         access_log=False,  # paths may hold ids; HTTP metrics count requests instead
-        proxy_headers=True,
+        proxy_headers=False,  # X-Forwarded-For is believed from TRUSTED_PROXIES only (rate_limits.client_ip)
     )

@@ -1,18 +1,30 @@
-"""ASGI middleware: request ids, body size limits and HTTP metrics, for every route alike."""
+"""ASGI middleware: request ids, body size limits, CORS and HTTP metrics, for every route alike; and
+the helpers the other middleware (idempotency.py, rate_limits.py) share: who sent a request, its
+body read once and handed on, a problem answered before any route runs."""
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bimtek_shared.contracts.errors import message_for
 from bimtek_shared.observability.metrics import LATENCY_BUCKETS
 
+from .identity import InvalidToken, is_device_token, token_digest, verify_access_token
+from .problems import problem_response
+from .settings import GatewaySettings
+
 REQUEST_ID_HEADER = "x-request-id"
+# What a browser on an allowed origin may send and read (the rest stays hidden from its scripts).
+CORS_ALLOWED_HEADERS = ["Authorization", "Content-Type", "Accept-Language", "Idempotency-Key", "X-Request-ID"]
+CORS_EXPOSED_HEADERS = ["X-Request-ID", "Retry-After", "Location", "Content-Language", "Idempotent-Replayed",
+                        "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")
 
 HTTP_REQUESTS = Counter(
@@ -120,17 +132,82 @@ class BodySizeLimitMiddleware:
                 raise
 
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
-        accept_language = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1").lower()
-        language = "en" if accept_language.startswith("en") else "id"
-        body = json.dumps({
-            "type": "urn:bimtek:problem:payload_too_large",
-            "title": "The request body is too large",
-            "status": 413,
-            "detail": message_for("payload_too_large", language, limit=limit),
-            "code": "payload_too_large",
-            "request_id": scope.get("state", {}).get("request_id", ""),
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(scope, send, "payload_too_large", limit=limit)
+
+
+def cors_options(origins: list[str]) -> dict[str, Any]:
+    """CORSMiddleware's arguments: only the listed origins, no cookies (clients send bearer tokens)."""
+    return {"allow_origins": origins, "allow_credentials": False, "allow_methods": ["*"],
+            "allow_headers": CORS_ALLOWED_HEADERS, "expose_headers": CORS_EXPOSED_HEADERS, "max_age": 600}
+
+
+async def send_problem(scope: Scope, send: Send, code: str, headers: dict[str, str] | None = None,
+                       **params: Any) -> None:
+    """Answer with the problem for ``code`` from middleware, where no exception handler runs."""
+    response = problem_response(Request(scope), code, headers, **params)
+    await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def principal_of(scope: Scope, settings: GatewaySettings) -> str | None:
+    """Who sent the request, from its Authorization header: ``user:<id>`` or ``participant:<id>`` for
+    a valid access token, ``device:<SHA-256 of the token>`` for a device token (the digest names the
+    phone without keeping its secret; the route checks the token itself), None for anything else.
+    Worked out once per request; verifying an access token takes a fraction of a millisecond."""
+    state = scope.setdefault("state", {})
+    if "principal" not in state:
+        state["principal"] = _principal(scope, settings)
+    return state["principal"]
+
+
+def _principal(scope: Scope, settings: GatewaySettings) -> str | None:
+    authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        return None
+    if is_device_token(credential):
+        return f"device:{token_digest(credential).hex()}"
+    try:
+        claims = verify_access_token(settings, credential)
+    except InvalidToken:
+        return None
+    principal = f"{claims['kind']}:{claims['sub']}"
+    return principal if len(principal) <= 80 else None  # the records' column; our ids are UUIDs
+
+
+async def buffer_body(receive: Receive, on_chunk: Callable[[bytes], Awaitable[None]] | None = None
+                      ) -> deque[bytes] | None:
+    """The request body's chunks as they came (never joined: an import may be 16 MB), or None if the
+    client left first (as BodySizeLimitMiddleware says when it has answered 413)."""
+    chunks: deque[bytes] = deque()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        if chunk:
+            chunks.append(chunk)
+            if on_chunk is not None:
+                await on_chunk(chunk)
+        if not message.get("more_body", False):
+            return chunks
+
+
+def replay_body(chunks: deque[bytes], receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the buffered chunks, letting go of each as the app takes it,
+    and then the real ``receive`` (the app may wait for the client to disconnect)."""
+    finished = False
+
+    async def replayed() -> Message:
+        nonlocal finished
+        if finished:
+            return await receive()
+        chunk = chunks.popleft() if chunks else b""
+        finished = not chunks
+        return {"type": "http.request", "body": chunk, "more_body": not finished}
+
+    return replayed

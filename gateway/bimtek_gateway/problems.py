@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bimtek_shared.contracts.errors import ERRORS, message_for
+from bimtek_shared.contracts.errors import ERRORS, DomainError, message_for
 
 from .rpc import RemoteError, ServiceTimeout, ServiceUnavailable
 
@@ -70,6 +70,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc.code, exc.headers, **exc.params)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        # Raised by the shared contracts inside the gateway itself (a garbled cursor, ...).
+        return problem_response(request, exc.code, **(exc.params or {}))
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -16,6 +17,9 @@ MC4CAQAwBQYDK2VwBCIEIIJjujTKCBHpQuyHlqWynrK3etKqGZccZ8Ri0teYFBxK
 """
 
 
+RATE_PATTERN = r"^[1-9][0-9]*/(second|minute|hour|day)$"
+
+
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
@@ -28,10 +32,24 @@ class GatewaySettings(BaseSettings):
     jwt_issuer: str = "bimtek-kdmp"
     jwt_audience: str = "bimtek-kdmp-api"
     access_token_minutes: int = Field(default=15, ge=1, le=15)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
     cors_allow_origins: str = ""
     max_body_bytes: int = 1_048_576
     max_import_bytes: int = 16_777_216  # bulk registrations: about 20,000 rows
+    # Idempotency-Key records (idempotency.py): kept a day; a claim lapses if its request's replica
+    # died, so it must outlast the longest write (a few RPC calls).
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=1)
+    idempotency_lock_seconds: float = Field(default=60.0, gt=0)
+    # Rate limits (rate_limits.py), "<count>/<second|minute|hour|day>", shared by replicas in Redis.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # A whole training class signs in from one venue network, so the per-IP limit is the looser one.
+    rate_limit_sign_in_per_ip: str = Field(default="60/minute", pattern=RATE_PATTERN)
+    rate_limit_sign_in_per_account: str = Field(default="10/minute", pattern=RATE_PATTERN)  # username or code
+    rate_limit_imports_per_user: str = Field(default="10/hour", pattern=RATE_PATTERN)
+    rate_limit_public_per_ip: str = Field(default="60/minute", pattern=RATE_PATTERN)
+    # Addresses or networks (comma-separated) of our reverse proxies: only their X-Forwarded-For is believed.
+    trusted_proxies: str = ""
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -48,6 +66,18 @@ class GatewaySettings(BaseSettings):
                     f"set real secrets when ENVIRONMENT={self.environment}"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _claims_outlast_requests(self) -> "GatewaySettings":
+        if self.idempotency_lock_seconds <= self.rpc_timeout_seconds:
+            raise ValueError("IDEMPOTENCY_LOCK_SECONDS must be longer than RPC_TIMEOUT_SECONDS")
+        self.trusted_proxy_networks  # noqa: B018 -- a malformed TRUSTED_PROXIES stops the start-up
+        return self
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(entry.strip(), strict=False) for entry in self.trusted_proxies.split(",")
+                     if entry.strip())
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:

@@ -136,6 +136,12 @@ class System:
                 "RPC_TIMEOUT_SECONDS": str(RPC_TIMEOUT_SECONDS),
                 "ENVIRONMENT": "development",
                 "LOG_LEVEL": "INFO",
+                # Every test shares this stack from one address: production limits would refuse
+                # them (gateway/tests/test_api_manners.py tests the limits on a stack of its own).
+                "RATE_LIMIT_SIGN_IN_PER_IP": "10000/minute",
+                "RATE_LIMIT_SIGN_IN_PER_ACCOUNT": "10000/minute",
+                "RATE_LIMIT_IMPORTS_PER_USER": "10000/minute",
+                "RATE_LIMIT_PUBLIC_PER_IP": "10000/minute",
                 **(extra_env or {}),
             },
         )
@@ -160,6 +166,14 @@ class System:
         response = self.api.post("/api/v1/auth/token", json={"username": self.username, "password": self.password})
         response.raise_for_status()
         self.api.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def gateway_settings(self) -> Any:
+        """The running gateway's settings (its signing key above all), to mint tokens as it does."""
+        from bimtek_gateway.settings import GatewaySettings
+
+        env = self.stack.env_for(_unit("gateway"))
+        return GatewaySettings(**{name: env[name.upper()] for name in GatewaySettings.model_fields
+                                  if name.upper() in env})
 
     def close(self) -> None:
         """``LocalStack.down()``, but the units stop side by side (a nameko service takes seconds)."""

@@ -23,7 +23,7 @@ def test_a_registration_reaches_every_service(running_system: System) -> None:
     assert response.status_code == 201, response.text
     assert response.headers["x-request-id"] == request_id
     created = response.json()
-    assert created["nik_masked"] == body["nik"][:4] + "*" * 10 + body["nik"][-2:]
+    assert created["nik_masked"] == "*" * 12 + body["nik"][-4:]
     assert body["nik"] not in response.text  # the full NIK never comes back
     assert created["regency"] == "35.17" and created["sex"] == "P" and created["birth_date"] == body["birth_date"]
 

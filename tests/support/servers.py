@@ -365,6 +365,14 @@ class PrivateRabbitMQ:
             timeout=timeout,
         )
 
+    def add_vhost(self, vhost: str) -> str:
+        """A virtual host of its own (queue names are global within one), for guest; its AMQP URI."""
+        for args in (("add_vhost", vhost), ("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")):
+            result = self._ctl(*args)
+            if result.returncode != 0 and "already exists" not in result.stderr + result.stdout:
+                raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stdout}{result.stderr}")
+        return f"{self.amqp_uri}{vhost}"
+
     def unacked(self, queue: str) -> int:
         """Deliveries of ``queue`` handed to consumers and not yet acked (AMQP cannot tell)."""
         result = self._ctl("list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged")

@@ -1,19 +1,60 @@
-"""Participants: register one, read one back with what every service knows of it."""
+"""Participants: register one, list them a page at a time, read one back with what every service
+knows of it; change, withdraw or substitute one; and their personal data (UU PDP): reveal a NIK,
+export a person's data, erase it. Every read or change of personal data is in the audit trail
+(``GET /api/v1/audit-log``)."""
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Awaitable, Callable
+from typing import Annotated, Any, Awaitable, Callable, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime, Field
 
-from ..dependencies import Registrar, ServicesFor, target_regency
+from bimtek_shared.contracts.envelope import REGENCY_CODE_PATTERN
+from bimtek_shared.contracts.pagination import Page
+
+from ..dependencies import (
+    ParticipantEditor, ParticipantReader, PersonalDataOfficer, Registrar, ServicesFor, SingleParticipantReader,
+    target_regency,
+)
+from ..identity import Role
+from ..problems import Problem
+from ..pagination import ListQuery, sort_by
 from ..rpc import RemoteError, ServiceTimeout, ServiceUnavailable
-from ..schemas.participants import ParticipantIn, ParticipantStatus, RegisteredParticipant, ServiceView
+from ..schemas.participants import (
+    NikRevealIn, NikRevealOut, ParticipantChangesIn, ParticipantExport, ParticipantIn, ParticipantLifeStatus,
+    ParticipantOut, ParticipantStatus, Position, RegisteredParticipant, ReplacementIn, SchedulingView, ServiceView,
+    SubstitutionOut,
+    UpdatedParticipant, WithdrawalIn,
+)
 
 NOT_RECORDED_YET = "not_recorded_yet"
 
 router = APIRouter(prefix="/api/v1/participants", tags=["participants"])
+
+
+class ParticipantListQuery(ListQuery):
+    sort: sort_by("registered_at", "full_name") = "registered_at"  # type: ignore[valid-type]
+    regency: str | None = Field(
+        default=None, pattern=REGENCY_CODE_PATTERN,
+        description="Province administrators: only this regency. Anyone else may name only their own (403 otherwise).",
+    )
+    cooperative_id: uuid.UUID | None = None
+    position_group: Literal["pengurus", "pengawas"] | None = None
+    position: Position | None = None
+    registered_since: AwareDatetime | None = Field(default=None, description="Registered at or after this time")
+    registered_until: AwareDatetime | None = Field(default=None, description="Registered before this time")
+    status: ParticipantLifeStatus | None = Field(default=None, description="Only active, withdrawn or erased ones")
+
+
+@router.get("", response_model=Page[ParticipantOut], summary="List participants")
+async def list_participants(query: Annotated[ParticipantListQuery, Query()], caller: ParticipantReader,
+                            services: ServicesFor) -> dict[str, Any]:
+    """The participants you may see, a page at a time: your regency's (a province administrator:
+    every regency's), only your cooperative's if you are a cooperative operator. NIKs are masked.
+    Follow `next_cursor` until it is null; pages stay stable while participants are added."""
+    return await services.call("registration", "list_participants", query=query.to_rpc())
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=RegisteredParticipant,
@@ -27,28 +68,96 @@ async def register_participant(body: ParticipantIn, caller: Registrar, services:
 
 
 @router.get("/{participant_id}", response_model=ParticipantStatus, summary="A participant and their progress")
-async def get_participant(participant_id: uuid.UUID, services: ServicesFor) -> dict[str, Any]:
+async def get_participant(participant_id: uuid.UUID, caller: SingleParticipantReader,
+                          services: ServicesFor) -> dict[str, Any]:
     """The participant as registered, with their scheduling status and certificates. If the
-    scheduling or certificates service is down, the rest is still answered, marked unavailable."""
+    scheduling or certificates service is down, the rest is still answered, marked unavailable.
+    A participant may read only themselves."""
     pid = str(participant_id)
+    if caller.role == Role.PARTICIPANT.value and caller.user != pid:
+        raise Problem("participant_not_found")  # the same answer as for nobody: existence is not disclosed
     participant, scheduling, certificates = await asyncio.gather(
         services.call("registration", "get_participant", participant_id=pid),
         _view(services.call("scheduling", "get_participant_status", participant_id=pid),
-              lambda answer: answer["status"]),
+              lambda answer: answer["status"], SchedulingView, lambda answer: {"sessions": answer.get("sessions", [])}),
         _view(services.call("certificates", "get_roster_entry", participant_id=pid),
-              lambda answer: "on_roster"),
+              lambda answer: "on_roster" if answer.get("status", "active") == "active" else answer["status"]),
     )
     return {"participant": participant, "scheduling": scheduling, "certificates": certificates}
 
 
-async def _view(call: Awaitable[dict[str, Any]], status_of: Callable[[dict[str, Any]], str]) -> ServiceView:
+async def _view(call: Awaitable[dict[str, Any]], status_of: Callable[[dict[str, Any]], str],
+                view: type[ServiceView] = ServiceView,
+                more_of: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> ServiceView:
     """What one service says of the participant; this answer can do without it if it is down."""
     try:
-        return ServiceView(available=True, status=status_of(await call))
+        answer = await call
+        return view(available=True, status=status_of(answer), **(more_of(answer) if more_of else {}))
     except (ServiceUnavailable, ServiceTimeout):
-        return ServiceView(available=False)
+        return view(available=False)
     except RemoteError as exc:
         if exc.exc_args and exc.exc_args[0] == "participant_not_found":
             # Registered, but the event has not reached this service yet.
-            return ServiceView(available=True, status=NOT_RECORDED_YET)
+            return view(available=True, status=NOT_RECORDED_YET)
         raise
+
+
+# -- a participant's life ------------------------------------------------------------------------
+@router.patch("/{participant_id}", response_model=UpdatedParticipant, summary="Change a participant")
+async def update_participant(participant_id: uuid.UUID, body: ParticipantChangesIn, caller: ParticipantEditor,
+                             services: ServicesFor) -> dict[str, Any]:
+    """Changes only the fields sent of an active participant: name, phone, position (one a single
+    person holds must be free in the cooperative: 409 `position_taken`), cooperative (one of the
+    same regency), or a correction of NIK, sex and birth date sent together."""
+    return await services.call("registration", "update_participant", participant_id=str(participant_id),
+                               changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+@router.post("/{participant_id}/withdrawal", response_model=ParticipantOut, summary="Withdraw a participant")
+async def withdraw_participant(participant_id: uuid.UUID, body: WithdrawalIn, caller: ParticipantEditor,
+                               services: ServicesFor) -> dict[str, Any]:
+    """Takes an active participant off their team; they stay listed (status `withdrawn`) and their
+    position is free again. A withdrawn participant cannot sign in."""
+    return await services.call("registration", "withdraw_participant", participant_id=str(participant_id),
+                               reason=body.reason)
+
+
+@router.post("/{participant_id}/substitution", status_code=status.HTTP_201_CREATED, response_model=SubstitutionOut,
+             summary="Substitute a participant")
+async def substitute_participant(participant_id: uuid.UUID, body: ReplacementIn, caller: ParticipantEditor,
+                                 services: ServicesFor) -> dict[str, Any]:
+    """Registers a new person in the same cooperative and position and withdraws the participant, at
+    once; each names the other (`replaced_by`, `replaces`), so a chain of substitutions keeps every
+    link. A participant no longer active cannot be substituted (409)."""
+    return await services.call("registration", "substitute_participant", participant_id=str(participant_id),
+                               replacement=body.model_dump(mode="json"))
+
+
+# -- personal data (UU PDP) ----------------------------------------------------------------------
+@router.post("/{participant_id}/nik-reveal", response_model=NikRevealOut, summary="Reveal a participant's NIK")
+async def reveal_nik(participant_id: uuid.UUID, body: NikRevealIn, caller: PersonalDataOfficer,
+                     services: ServicesFor, response: Response) -> dict[str, Any]:
+    """The whole NIK, for an administrator who says why (recorded, with who and when, in the audit
+    trail). A POST so that the NIK travels only in a response body, never in a URL; never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return await services.call("registration", "reveal_participant_nik", participant_id=str(participant_id),
+                               purpose=body.purpose)
+
+
+@router.get("/{participant_id}/export", response_model=ParticipantExport, summary="Export a person's data")
+async def export_participant_data(participant_id: uuid.UUID, caller: PersonalDataOfficer, services: ServicesFor,
+                                  response: Response) -> dict[str, Any]:
+    """Everything held about the person, the NIK in full, with who read or changed it: the answer to
+    their data subject request. Audited; never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return await services.call("registration", "export_participant_data", participant_id=str(participant_id))
+
+
+@router.post("/{participant_id}/erasure", response_model=ParticipantOut, summary="Erase a person's data")
+async def erase_participant(participant_id: uuid.UUID, caller: PersonalDataOfficer,
+                            services: ServicesFor) -> dict[str, Any]:
+    """Erases the person's personal data at their request, in registration and (by the
+    `participant.erased` event) in every service: what is left is the id, regency, cooperative,
+    position group and times, so counts stay right and an issued certificate stays verifiable.
+    Their NIK may register again. Cannot be undone."""
+    return await services.call("registration", "erase_participant", participant_id=str(participant_id))

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from .errors import DomainError
 
 # nameko sends worker context data as AMQP headers named ``nameko.<key>``; these are the keys.
-CONTEXT_KEYS = ("correlation_id", "caller_user", "caller_role", "caller_regency", "language")
+CONTEXT_KEYS = ("correlation_id", "caller_user", "caller_role", "caller_regency", "caller_cooperative", "language")
 
 PROVINCE_WIDE = "*"  # caller_regency of a province administrator: every regency of the province
 
@@ -18,9 +18,16 @@ class Caller:
     regency: str  # a regency code, or PROVINCE_WIDE
     correlation_id: str
     language: str = "id"
+    # The one cooperative a cooperative operator or a participant belongs to; None for everyone else.
+    cooperative: str | None = None
 
     def to_context(self) -> dict[str, str]:
-        return {f"caller_{k}" if k in ("user", "role", "regency") else k: v for k, v in asdict(self).items()}
+        # A missing cooperative is left out: nameko headers cannot carry None.
+        return {
+            f"caller_{k}" if k in ("user", "role", "regency", "cooperative") else k: v
+            for k, v in asdict(self).items()
+            if v is not None
+        }
 
     @classmethod
     def from_context(cls, data: dict[str, object]) -> "Caller | None":
@@ -32,6 +39,7 @@ class Caller:
             regency=str(data.get("caller_regency", "")),
             correlation_id=str(data.get("correlation_id", "")),
             language=str(data.get("language", "id")),
+            cooperative=str(data["caller_cooperative"]) if data.get("caller_cooperative") else None,
         )
 
     def may_access(self, regency: str) -> bool:

@@ -103,15 +103,183 @@ CATALOGUE = EventCatalogue(
             ordered_by="participant_id",
         ),
         EventSpec(
+            type="participant.updated",
+            version=1,
+            producer="registration",
+            payload_model=events.ParticipantUpdatedV1,
+            description=(
+                "An active participant's name, phone, position or cooperative changed, or their NIK, sex and "
+                "birth date were corrected together. The payload is the participant as they are now (never the "
+                "NIK, phone or birth date); consumers keep the highest `version`."
+            ),
+            consumers=(
+                Subscription("scheduling", "handle_participant_updated"),
+                Subscription("certificates", "handle_participant_updated"),
+            ),
+            ordered_by="participant_id",
+        ),
+        EventSpec(
+            type="participant.withdrawn",
+            version=1,
+            producer="registration",
+            payload_model=events.ParticipantWithdrawnV1,
+            description=(
+                "A participant left their cooperative's team (kept for history; their position is free again). "
+                "The payload is the participant as they are now; consumers keep the highest `version`."
+            ),
+            consumers=(
+                Subscription("scheduling", "handle_participant_withdrawn"),
+                Subscription("certificates", "handle_participant_withdrawn"),
+            ),
+            ordered_by="participant_id",
+        ),
+        EventSpec(
+            type="participant.substituted",
+            version=1,
+            producer="registration",
+            payload_model=events.ParticipantSubstitutedV1,
+            description=(
+                "One person took another's place in the same cooperative and position. A substitution commits, in "
+                "one transaction and in this order: `participant.withdrawn` of the one replaced (reason "
+                "`substituted`, `replaced_by` set), `participant.registered` of the replacement, then this link. "
+                "Each is complete on its own and travels on its own queue, so a consumer learns of both people "
+                "without this event and must not rely on the order in which the three arrive."
+            ),
+            consumers=(Subscription("scheduling", "handle_participant_substituted"),),
+            ordered_by="replaced_participant_id",
+        ),
+        EventSpec(
+            type="participant.erased",
+            version=1,
+            producer="registration",
+            payload_model=events.ParticipantErasedV1,
+            description=(
+                "A person's data was erased at their request (UU PDP). Every consumer drops what it holds of "
+                "their personal data (names, positions) and keeps only ids, regency, cooperative, position "
+                "group and times, so counts stay right. It may arrive before the person's earlier events: "
+                "keep a tombstone, so that a late `participant.registered` brings nothing back. An issued "
+                "certificate stays verifiable by its number and signature, without the erased name."
+            ),
+            consumers=(
+                Subscription("scheduling", "handle_participant_erased"),
+                Subscription("certificates", "handle_participant_erased"),
+            ),
+            ordered_by="participant_id",
+        ),
+        EventSpec(
             type="participant_import.requested",
             version=1,
             producer="registration",
             payload_model=events.ParticipantImportRequestedV1,
             description=(
                 "A bulk registration was accepted as a job. Registration consumes its own event: "
-                "the outbox and the reliable consumer make the job survive crashes and run once."
+                "the outbox and the reliable consumer make the job survive crashes and run once. "
+                "A province-wide import file names no regency; its event carries `<province>.00`."
             ),
             consumers=(Subscription("registration", "handle_participant_import_requested"),),
+        ),
+        EventSpec(
+            type="participants.imported",
+            version=1,
+            producer="registration",
+            payload_model=events.ParticipantsImportedV1,
+            description=(
+                "Participants of one regency were registered by a bulk import: one event per chunk of the "
+                "import's rows (up to 5,000 participants) instead of one `participant.registered` each. "
+                "Carries what consumers keep of each participant, never a NIK or a participant code. "
+                "Consumers apply each event once, as a whole (`apply_once`, keyed by the event)."
+            ),
+            consumers=(
+                Subscription("scheduling", "handle_participants_imported"),
+                Subscription("certificates", "handle_participants_imported"),
+            ),
+        ),
+        EventSpec(
+            type="cooperative.registered",
+            version=1,
+            producer="registration",
+            payload_model=events.CooperativeRegisteredV1,
+            description=(
+                "A cooperative (Koperasi Desa/Kelurahan Merah Putih) was registered for one or more villages "
+                "of a regency. Carries no contact details."
+            ),
+            consumers=(Subscription("scheduling", "handle_cooperative_registered"),),
+            ordered_by="cooperative_id",
+        ),
+        EventSpec(
+            type="cooperative.updated",
+            version=1,
+            producer="registration",
+            payload_model=events.CooperativeUpdatedV1,
+            description=(
+                "A cooperative's name, villages, legal-entity number or contact changed; the payload is the "
+                "cooperative as it is now (contact details left out). Consumers keep the highest `version`."
+            ),
+            consumers=(Subscription("scheduling", "handle_cooperative_updated"),),
+            ordered_by="cooperative_id",
+        ),
+        EventSpec(
+            type="programme.published",
+            version=1,
+            producer="scheduling",
+            payload_model=events.ProgrammePublishedV1,
+            description=(
+                "A training programme's plan was published, after a preview, or re-published by a re-plan "
+                "(`revision` raised). Its sessions follow as `session.scheduled` / `session.rescheduled` and its "
+                "participants as `participant.assigned`, in the same transaction."
+            ),
+            consumers=(Subscription("certificates", "handle_programme_published"),),
+            ordered_by="programme_id",
+        ),
+        EventSpec(
+            type="session.scheduled",
+            version=1,
+            producer="scheduling",
+            payload_model=events.SessionScheduledV1,
+            description=(
+                "A session of a published programme: its days, venue, resource persons and cooperatives (ids), "
+                "and how many participants sit in it."
+            ),
+            consumers=(Subscription("certificates", "handle_session_scheduled"),),
+            ordered_by="session_id",
+        ),
+        EventSpec(
+            type="session.rescheduled",
+            version=1,
+            producer="scheduling",
+            payload_model=events.SessionRescheduledV1,
+            description=(
+                "A re-plan, a manual move or a lost venue day changed a published session (`changed` says what), "
+                "or emptied it (`cancelled`). The payload is the session as it is now; consumers keep the highest "
+                "`version`."
+            ),
+            consumers=(Subscription("certificates", "handle_session_rescheduled"),),
+            ordered_by="session_id",
+        ),
+        EventSpec(
+            type="participant.assigned",
+            version=1,
+            producer="scheduling",
+            payload_model=events.ParticipantAssignedV1,
+            description=(
+                "A participant's session in a programme: one event per participant when a plan is published, "
+                "then one for each participant a re-plan places or moves (never for those who stay). Consumers "
+                "keep the highest `revision` per participant and programme."
+            ),
+            consumers=(Subscription("certificates", "handle_participant_assigned"),),
+            ordered_by="participant_id",
+        ),
+        EventSpec(
+            type="programme.replan_requested",
+            version=1,
+            producer="scheduling",
+            payload_model=events.ProgrammeReplanRequestedV1,
+            description=(
+                "Scheduling consumes its own event: a change that matters to a published programme (a late "
+                "registration, a withdrawal, a new cooperative, a venue's or resource person's days) was stored, "
+                "so the programme is re-planned once, however many changes arrived meanwhile."
+            ),
+            consumers=(Subscription("scheduling", "handle_replan_requested"),),
         ),
     ]
 )

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ContractViolation
 
 REGENCY_CODE_PATTERN = r"^\d{2}\.\d{2}$"
+# The levels below a regency (Kemendagri codes): kecamatan "35.17.09", desa/kelurahan "35.17.09.2001".
+DISTRICT_CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{2}$"
+VILLAGE_CODE_PATTERN = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
 EVENT_TYPE_PATTERN = r"^[a-z][a-z_]*(\.[a-z][a-z_]*)+$"
 
 

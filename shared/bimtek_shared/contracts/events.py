@@ -7,10 +7,12 @@ within a version; renaming, removing or retyping a field, or making one required
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .envelope import DISTRICT_CODE_PATTERN, VILLAGE_CODE_PATTERN
 
 
 class Payload(BaseModel):
@@ -28,6 +30,172 @@ class ParticipantRegisteredV1(Payload):
     registered_at: datetime
 
 
+PositionGroupName = Literal["pengurus", "pengawas"]
+WithdrawalReason = Literal["resigned", "ineligible", "deceased", "registered_in_error", "other", "substituted"]
+
+
+class ParticipantState(Payload):
+    """A participant as it is after a change (the regency is the envelope's). Complete on its own:
+    a consumer that has not seen the participant yet can keep it from this alone."""
+
+    participant_id: uuid.UUID
+    version: int = Field(ge=2, description="Raised by every change (registration is 1); keep the highest seen "
+                                           "and ignore an event older than it")
+    full_name: str = Field(min_length=1, max_length=200)
+    sex: Literal["L", "P"]
+    position_group: PositionGroupName
+    position: str = Field(min_length=1, max_length=80)
+    cooperative_id: uuid.UUID | None = None
+    registered_at: datetime
+
+
+class ParticipantUpdatedV1(ParticipantState):
+    changed: list[Literal["full_name", "phone", "position", "cooperative_id", "nik", "sex", "birth_date"]] = Field(
+        min_length=1, description="The fields that changed; their values travel only where listed above")
+    updated_at: datetime
+
+
+class ParticipantWithdrawnV1(ParticipantState):
+    reason: WithdrawalReason = Field(description="`substituted` when a substitution withdrew them")
+    replaced_by: uuid.UUID | None = Field(default=None, description="The participant who took their place")
+    withdrawn_at: datetime
+
+
+class ParticipantSubstitutedV1(Payload):
+    """Who took whose place: the same cooperative and position (regency: the envelope's)."""
+
+    replaced_participant_id: uuid.UUID
+    replacement_participant_id: uuid.UUID
+    cooperative_id: uuid.UUID | None = None
+    position_group: PositionGroupName
+    position: str = Field(min_length=1, max_length=80)
+    substituted_at: datetime
+
+
+class ParticipantErasedV1(Payload):
+    """A person's data was erased on their request; only what counts is left (regency: the envelope's)."""
+
+    participant_id: uuid.UUID
+    version: int = Field(ge=2)
+    position_group: PositionGroupName
+    cooperative_id: uuid.UUID | None = None
+    registered_at: datetime
+    erased_at: datetime
+
+
 class ParticipantImportRequestedV1(Payload):
     job_id: uuid.UUID
-    total: int = Field(ge=1)
+    total: int = Field(ge=0, description="Rows sent; 0 for a file, whose rows are counted when it is read")
+
+
+MAX_IMPORTED_PER_EVENT = 5_000
+
+
+class ImportedParticipant(Payload):
+    """One participant of a ``participants.imported`` batch: what consumers keep, never the NIK."""
+
+    participant_id: uuid.UUID
+    full_name: str = Field(min_length=1, max_length=200)
+    sex: Literal["L", "P"]
+    position_group: Literal["pengurus", "pengawas"]
+    position: str = Field(min_length=1, max_length=80)
+    cooperative_id: uuid.UUID | None = None
+    registered_at: datetime
+
+
+class ParticipantsImportedV1(Payload):
+    """Participants of one regency registered together by a bulk import (one chunk of its rows)."""
+
+    job_id: uuid.UUID
+    participants: list[ImportedParticipant] = Field(min_length=1, max_length=MAX_IMPORTED_PER_EVENT)
+
+
+VillageCode = Annotated[str, Field(pattern=VILLAGE_CODE_PATTERN)]
+DistrictCode = Annotated[str, Field(pattern=DISTRICT_CODE_PATTERN)]
+
+
+class CooperativeRegisteredV1(Payload):
+    """The cooperative's regency is the envelope's ``regency``."""
+
+    cooperative_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    villages: list[VillageCode] = Field(min_length=1, description="Codes of the desa/kelurahan it serves")
+    districts: list[DistrictCode] = Field(min_length=1, description="Codes of the kecamatan of those villages")
+    version: int = Field(ge=1, description="Raised by every change; keep the highest seen")
+    registered_at: datetime
+
+
+class CooperativeUpdatedV1(Payload):
+    """The cooperative as it is after the change (regency: the envelope's), and what changed."""
+
+    cooperative_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=200)
+    villages: list[VillageCode] = Field(min_length=1)
+    districts: list[DistrictCode] = Field(min_length=1)
+    version: int = Field(ge=2, description="Raised by every change; an older version than one seen is stale")
+    changed: list[Literal["name", "villages", "legal_entity_number", "contact_phone", "contact_email"]] = Field(
+        min_length=1)
+    updated_at: datetime
+
+
+# -- scheduling: programmes, sessions and who sits where (ids and figures only, never names) --------
+SessionChange = Literal["days", "venue", "resource_persons", "cooperatives", "participants"]
+
+
+class ProgrammePublishedV1(Payload):
+    """A programme's plan was published (first time) or re-published after a re-plan
+    (``revision`` 2, 3, ...); the regency is the envelope's."""
+
+    programme_id: uuid.UUID
+    plan_id: uuid.UUID
+    revision: int = Field(ge=1, description="1 at the first publication, raised by every re-plan; keep the highest")
+    days_per_session: int = Field(ge=1)
+    min_attendance_days: int = Field(ge=1, description="Days a participant must attend to complete the programme")
+    window_start: date
+    window_end: date
+    sessions: int = Field(ge=0)
+    participants: int = Field(ge=0, description="Participants placed in a session")
+    published_at: datetime
+
+
+class SessionState(Payload):
+    """A session as it is now (regency: the envelope's). Complete on its own."""
+
+    session_id: uuid.UUID
+    programme_id: uuid.UUID
+    number: int = Field(ge=1, description="1, 2, ... in date order within the programme")
+    days: list[date] = Field(min_length=1)
+    venue_id: uuid.UUID
+    resource_person_ids: list[uuid.UUID]
+    cooperative_ids: list[uuid.UUID]
+    participants: int = Field(ge=0)
+    version: int = Field(ge=1, description="Raised by every change of the session; keep the highest")
+
+
+class SessionScheduledV1(SessionState):
+    scheduled_at: datetime
+
+
+class SessionRescheduledV1(SessionState):
+    changed: list[SessionChange] = Field(description="What changed; empty when the session was cancelled")
+    cancelled: bool = Field(default=False, description="A re-plan emptied it: nobody attends it any more")
+    rescheduled_at: datetime
+
+
+class ParticipantAssignedV1(Payload):
+    """A participant's session in a programme: on publication, and whenever a re-plan moves them."""
+
+    participant_id: uuid.UUID
+    programme_id: uuid.UUID
+    session_id: uuid.UUID
+    cooperative_id: uuid.UUID
+    revision: int = Field(ge=1, description="The plan revision that placed them; keep the highest per programme")
+    assigned_at: datetime
+
+
+class ProgrammeReplanRequestedV1(Payload):
+    """Scheduling's own reminder that a published programme's inputs changed (a late registration, a
+    withdrawal, a new cooperative, a venue or resource person's days): re-plan it."""
+
+    programme_id: uuid.UUID
+    requested: int = Field(ge=1, description="The programme's request counter when this was sent")

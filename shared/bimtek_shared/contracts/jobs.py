@@ -18,6 +18,7 @@ class JobStatus(str, Enum):
 
 class JobError(BaseModel):
     item: int = Field(description="1-based number of the item (e.g. the row) that failed")
+    column: str | None = Field(default=None, description="The column (heading) of an import file at fault")
     code: str = Field(description="An error code of the API (see the problem types)")
     params: dict[str, Any] = Field(default_factory=dict)
 

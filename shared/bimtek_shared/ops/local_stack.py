@@ -2,8 +2,9 @@
 
 The same topology as docker-compose.yml (three services and the gateway against one RabbitMQ and
 one PostgreSQL server, a database per unit), without containers. ``up`` creates the databases,
-applies every migration, declares the broker topology, starts each process with its own log and
-pid file, and returns once every process answers ``/readyz``.
+applies every migration (then each unit's ``after_migrate`` step, e.g. registration loads the Jawa
+Timur region data), declares the broker topology, starts each process with its own log and pid
+file, and returns once every process answers ``/readyz``.
 """
 from __future__ import annotations
 
@@ -27,10 +28,14 @@ class Unit:
     module: str  # run as ``python -m <module>``
     folder: str  # holds alembic.ini
     port_variable: str  # env var naming the port its /readyz answers on
+    # Run as ``python -m <after_migrate...>`` with the unit's environment once its migrations are
+    # applied (e.g. loading reference data); it must be idempotent, since every ``up`` runs it.
+    after_migrate: tuple[str, ...] = ()
 
 
 UNITS = (
-    Unit("registration", "registration", "services/registration", "OPS_HTTP_PORT"),
+    Unit("registration", "registration", "services/registration", "OPS_HTTP_PORT",
+         after_migrate=("registration.cli", "regions", "load", "--province", "35")),
     Unit("scheduling", "scheduling", "services/scheduling", "OPS_HTTP_PORT"),
     Unit("certificates", "certificates", "services/certificates", "OPS_HTTP_PORT"),
     Unit("gateway", "bimtek_gateway", "gateway", "GATEWAY_PORT"),
@@ -86,6 +91,9 @@ class LocalStack:
                 env=self.env_for(unit), check=True, cwd=REPO_ROOT / unit.folder,
                 stdout=subprocess.DEVNULL,
             )
+            if unit.after_migrate:
+                subprocess.run([self.python, "-m", *unit.after_migrate], env=self.env_for(unit), check=True,
+                               cwd=REPO_ROOT / unit.folder, stdout=subprocess.DEVNULL)
 
     def setup_broker(self) -> None:
         subprocess.run(

@@ -38,6 +38,17 @@ def test_caller_context_round_trip_and_scope():
     assert province.may_access("35.78") and province.regency_scope is None
 
 
+def test_a_cooperative_travels_only_when_the_caller_has_one():
+    operator = Caller(user="u2", role="cooperative_operator", regency="35.17", correlation_id="req-10",
+                      cooperative="6f1c2a7e-3f0b-4c55-9d1e-2b8a1f6c9d30")
+    context = operator.to_context()
+    assert context["caller_cooperative"] == "6f1c2a7e-3f0b-4c55-9d1e-2b8a1f6c9d30"
+    assert Caller.from_context(context) == operator
+    nobody = Caller(user="u3", role="operator", regency="35.17", correlation_id="req-11")
+    assert "caller_cooperative" not in nobody.to_context()
+    assert Caller.from_context(nobody.to_context()).cooperative is None
+
+
 def test_services_refuse_calls_without_a_caller():
     assert Caller.from_context({"correlation_id": "x"}) is None
     with pytest.raises(DomainError) as caught:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, func
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, DateTime, Integer, MetaData, String, Table, Uuid, func
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bimtek_shared.persistence.messaging_tables import define_messaging_tables
 
@@ -12,9 +13,51 @@ roster = Table(
     metadata,
     Column("participant_id", Uuid, primary_key=True),
     Column("regency", String(5), nullable=False, index=True),
-    Column("full_name", String(200), nullable=False),
+    Column("full_name", String(200), nullable=True),  # NULL once erased (migration 0002)
     Column("position_group", String(10), nullable=False),
-    Column("position", String(40), nullable=False),
+    Column("position", String(40), nullable=True),  # NULL once erased
     Column("cooperative_id", Uuid, nullable=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Registration's changes (migration 0002): the newest version of the participant wins.
+    Column("status", String(10), nullable=False, server_default="active"),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status <> 'erased' OR (full_name IS NULL AND position IS NULL)", name="ck_roster_erased"),
+)
+
+
+# What completion will be judged by (migration 0003), from scheduling's events; the newest
+# revision or version wins. Ids and days only: scheduling owns the plans.
+training_programmes = Table(
+    "training_programmes",
+    metadata,
+    Column("programme_id", Uuid, primary_key=True),
+    Column("regency", String(5), nullable=False),
+    Column("days_per_session", Integer, nullable=False),
+    Column("min_attendance_days", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+training_sessions = Table(
+    "training_sessions",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, nullable=False, index=True),
+    Column("regency", String(5), nullable=False),
+    Column("days", ARRAY(Date), nullable=False),
+    Column("cancelled", Boolean, nullable=False, server_default="false"),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Each participant's session per programme (participant.assigned).
+seats = Table(
+    "seats",
+    metadata,
+    Column("participant_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, primary_key=True),
+    Column("session_id", Uuid, nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -7,10 +7,12 @@ from bimtek_shared.contracts.caller import Caller, require_caller
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.ids import parse_id
-from bimtek_shared.contracts.events import ParticipantRegisteredV1
+from bimtek_shared.contracts.events import (
+    ParticipantErasedV1, ParticipantRegisteredV1, ParticipantsImportedV1, ParticipantUpdatedV1, ParticipantWithdrawnV1,
+)
 from bimtek_shared.persistence.unit_of_work import apply_once
 
-from ..domain.model import RosterEntry
+from ..domain.model import RosterEntry, RosterStatus, newest
 from .unit_of_work import CertificatesUnitOfWork
 
 
@@ -21,6 +23,45 @@ def record_roster_entries(uow: CertificatesUnitOfWork, events: list[EventEnvelop
         uow.roster.add_all([_roster_entry(event) for event in fresh])
 
     return apply_once(uow, events, consumer, add)
+
+
+def record_imported_roster_entries(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    """Keep the names of a bulk import's participants, each event (a batch) once as a whole;
+    returns how many events were new."""
+
+    def add(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        uow.roster.add_all([
+            RosterEntry(participant_id=p.participant_id, regency=event.regency, full_name=p.full_name,
+                        position_group=p.position_group, position=p.position, cooperative_id=p.cooperative_id)
+            for event in fresh for p in ParticipantsImportedV1.model_validate(event.payload).participants
+        ])
+
+    return apply_once(uow, events, consumer, add)
+
+
+def record_roster_changes(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    """Keep the roster as registration says the participant is now, from ``participant.updated``,
+    ``.withdrawn`` and ``.erased`` alike (the newest version wins; an erasure drops the name and
+    position); returns how many events were new."""
+
+    def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        uow.roster.keep_newest(newest(_changed_entry(event) for event in fresh))
+
+    return apply_once(uow, events, consumer, keep)
+
+
+def _changed_entry(event: EventEnvelope) -> RosterEntry:
+    if event.type == "participant.erased":
+        erased = ParticipantErasedV1.model_validate(event.payload)
+        return RosterEntry(participant_id=erased.participant_id, regency=event.regency, full_name=None,
+                           position_group=erased.position_group, position=None, cooperative_id=erased.cooperative_id,
+                           status=RosterStatus.ERASED, version=erased.version)
+    withdrawn = event.type == "participant.withdrawn"
+    state = (ParticipantWithdrawnV1 if withdrawn else ParticipantUpdatedV1).model_validate(event.payload)
+    return RosterEntry(participant_id=state.participant_id, regency=event.regency, full_name=state.full_name,
+                       position_group=state.position_group, position=state.position,
+                       cooperative_id=state.cooperative_id,
+                       status=RosterStatus.WITHDRAWN if withdrawn else RosterStatus.ACTIVE, version=state.version)
 
 
 def _roster_entry(event: EventEnvelope) -> RosterEntry:
@@ -42,4 +83,5 @@ def get_roster_entry(uow: CertificatesUnitOfWork, caller: Caller | None, partici
         entry = uow.roster.get(pid, regency=caller.regency_scope)
     if entry is None:
         raise DomainError("participant_not_found")
-    return {"participant_id": str(entry.participant_id), "on_roster": True, "certificates": []}
+    return {"participant_id": str(entry.participant_id), "on_roster": True, "status": entry.status.value,
+            "certificates": []}

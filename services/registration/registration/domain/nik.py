@@ -1,8 +1,9 @@
 """The NIK (Nomor Induk Kependudukan): 16 digits ``PP KK CC DDMMYY SSSS``.
 
 Province, regency and kecamatan of first registration; birth date with 40 added to the day for
-women; a serial from 0001. There is no check digit. Region checks against reference data belong
-to the region registry; this module checks what the number itself says.
+women; a serial from 0001. There is no check digit. This module checks what the number itself
+says; its regency and kecamatan digits are checked against the region reference data by
+``regions.check_nik_region``.
 """
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ from datetime import date
 
 from bimtek_shared.contracts.errors import DomainError
 
-_NIK = re.compile(r"^\d{16}$")
+from .regions import PROVINCES
 
-# Kemendagri province codes of Indonesia (38 provinces, including the 2022 Papua split).
-PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 16 17 18 19 21 31 32 33 34 35 36 51 52 53 61 62 63 64 65 71 72 73 74 75 76 "
-    "81 82 91 92 93 94 95 96".split()
-)
+_NIK = re.compile(r"^\d{16}$")
 
 
 @dataclass(frozen=True)
@@ -35,17 +32,19 @@ def parse_nik(nik: str, *, today: date | None = None) -> NikFacts:
     if not _NIK.match(nik or ""):
         raise DomainError("nik_invalid", {"reason": "nik_not_16_digits"})
     province, regency, district = nik[0:2], nik[2:4], nik[4:6]
-    if province not in PROVINCE_CODES:
+    if province not in PROVINCES:
         raise DomainError("nik_invalid", {"reason": "nik_unknown_province"})
     day, month, year2 = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     sex = "P" if day > 40 else "L"
     if sex == "P":
         day -= 40
     today = today or date.today()
-    # Two-digit years: a year not after this one is this century, the rest the last one.
+    # Two-digit years: a date not after today is this century, the rest the last one.
     century = 2000 if 2000 + year2 <= today.year else 1900
     try:
         birth = date(century + year2, month, day)
+        if birth > today:  # later this year: someone born a hundred years earlier
+            birth = date(birth.year - 100, month, day)
     except ValueError:
         raise DomainError("nik_invalid", {"reason": "nik_birth_date_impossible"}) from None
     if nik[12:16] == "0000":
@@ -61,5 +60,6 @@ def parse_nik(nik: str, *, today: date | None = None) -> NikFacts:
 
 
 def mask_nik(nik: str) -> str:
-    """What responses show: the regency digits and the last two, nothing that gives the birth date."""
-    return nik[:4] + "*" * 10 + nik[-2:]
+    """What responses show of a NIK: its last four digits (the serial), nothing of the region, birth
+    date or sex. Revealing the whole NIK is a separate, permitted and audited action."""
+    return "*" * 12 + nik[-4:]

@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from bimtek_shared.contracts.errors import DomainError
+from registration.adapters.regions import RegionIndex
 from registration.domain import model
 from registration.domain.nik import mask_nik, parse_nik
 
@@ -37,13 +38,18 @@ def test_invalid_niks_are_refused_with_a_reason(nik, reason):
     assert caught.value.params == {"reason": reason}
 
 
-def test_masking_hides_the_birth_date_digits():
-    assert mask_nik("3517094107850002") == "3517**********02"
+def test_masking_shows_only_the_last_four_digits():
+    assert mask_nik("3517094107850002") == "************0002"
+
+
+# Jawa Timur's reference data, as far as these tests need it.
+JATIM = RegionIndex(loaded_provinces=frozenset({"35"}), regencies=frozenset({"35.17", "35.78"}),
+                    districts=frozenset({"35.17.09"}))
 
 
 def register(**overrides):
     fields = dict(regency="35.17", nik="3517094107850002", full_name="  Siti   Aminah ", sex="P",
-                  birth_date=date(1985, 7, 1), position="ketua", phone="0812-3456-7890")
+                  birth_date=date(1985, 7, 1), position="ketua", phone="0812-3456-7890", regions=JATIM)
     return model.register(**fields | overrides)
 
 

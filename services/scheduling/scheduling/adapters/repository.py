@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ..domain.model import SchedulingParticipant, SchedulingStatus
-from .orm import participants
+from ..domain.model import ParticipantChange, SchedulingParticipant, SchedulingStatus
+from .orm import cooperatives, participants, substitutions
 
 
 class SchedulingParticipantRepository:
@@ -34,6 +36,42 @@ class SchedulingParticipantRepository:
             ],
         )
 
+    def keep_newest(self, changes: list[ParticipantChange]) -> None:
+        """Apply each change unless a version as new or newer is stored; a participant not seen yet
+        (its registration still on its way) is kept from the change alone, and its late
+        registration then changes nothing. At most one change per participant (``model.newest``)."""
+        for with_status in (True, False):
+            chosen = [change for change in changes if (change.status is not None) is with_status]
+            if not chosen:
+                continue
+            statement = insert(participants)
+            kept = {"regency": statement.excluded.regency, "position_group": statement.excluded.position_group,
+                    "cooperative_id": statement.excluded.cooperative_id, "version": statement.excluded.version,
+                    "updated_at": func.now()}
+            if with_status:
+                kept["status"] = statement.excluded.status
+            self._session.execute(
+                statement.on_conflict_do_update(index_elements=[participants.c.participant_id], set_=kept,
+                                                where=participants.c.version < statement.excluded.version),
+                [{"participant_id": change.participant_id, "regency": change.regency,
+                  "position_group": change.position_group, "cooperative_id": change.cooperative_id,
+                  "status": (change.status or SchedulingStatus.WAITING).value,
+                  "registered_at": change.registered_at, "version": change.version} for change in chosen],
+            )
+
+    def add_substitutions(self, links: list[tuple[uuid.UUID, uuid.UUID, str, datetime]]) -> None:
+        """(replaced, replacement, regency, when); a link already kept stays as it is."""
+        if links:
+            self._session.execute(
+                insert(substitutions).on_conflict_do_nothing(),
+                [{"replaced_participant_id": replaced, "replacement_participant_id": replacement, "regency": regency,
+                  "substituted_at": at} for replaced, replacement, regency, at in links],
+            )
+
+    def replacement_of(self, participant_id: uuid.UUID) -> uuid.UUID | None:
+        return self._session.execute(select(substitutions.c.replacement_participant_id).where(
+            substitutions.c.replaced_participant_id == participant_id)).scalar()
+
     def get(self, participant_id: uuid.UUID, regency: str | None) -> SchedulingParticipant | None:
         query = select(participants).where(participants.c.participant_id == participant_id)
         if regency is not None:
@@ -49,3 +87,28 @@ class SchedulingParticipantRepository:
             registered_at=row["registered_at"],
             status=SchedulingStatus(row["status"]),
         )
+
+    def members_by_cooperative(self, regency: str) -> dict[uuid.UUID, list[uuid.UUID]]:
+        """The participants to seat, by cooperative of the regency, in the order they registered:
+        those waiting whose cooperative scheduling knows."""
+        rows = self._session.execute(
+            select(participants.c.cooperative_id, participants.c.participant_id)
+            .join(cooperatives, cooperatives.c.cooperative_id == participants.c.cooperative_id)
+            .where(cooperatives.c.regency == regency, participants.c.status == SchedulingStatus.WAITING.value)
+            .order_by(participants.c.cooperative_id, participants.c.registered_at, participants.c.participant_id))
+        members: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for cooperative_id, participant_id in rows:
+            members.setdefault(cooperative_id, []).append(participant_id)
+        return members
+
+    def not_plannable(self, regency: str) -> dict[str, int]:
+        """Waiting participants of the regency no plan can seat yet: without a cooperative, or of a
+        cooperative whose registration has not reached scheduling."""
+        known = select(cooperatives.c.cooperative_id).where(cooperatives.c.cooperative_id == participants.c.cooperative_id)
+        row = self._session.execute(
+            select(func.count().filter(participants.c.cooperative_id.is_(None)).label("without_cooperative"),
+                   func.count().filter(participants.c.cooperative_id.is_not(None), ~known.exists())
+                   .label("cooperative_not_known_yet"))
+            .where(participants.c.regency == regency, participants.c.status == SchedulingStatus.WAITING.value)
+        ).mappings().one()
+        return dict(row)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -9,6 +10,8 @@ from enum import Enum
 
 class SchedulingStatus(str, Enum):
     WAITING = "waiting"  # registered, not yet placed in a session
+    WITHDRAWN = "withdrawn"  # left their team: never to be placed (kept for history)
+    ERASED = "erased"  # their data was erased on request; only what counts is left
 
 
 @dataclass
@@ -33,3 +36,27 @@ def enter_waiting_list(
         cooperative_id=cooperative_id,
         registered_at=registered_at,
     )
+
+
+@dataclass(frozen=True)
+class ParticipantChange:
+    """A participant as a registration event after ``participant.registered`` describes them.
+    ``status`` None: their scheduling status stays as it is (a change of cooperative or group)."""
+
+    participant_id: uuid.UUID
+    regency: str
+    position_group: str
+    cooperative_id: uuid.UUID | None
+    registered_at: datetime
+    version: int
+    status: SchedulingStatus | None = None
+
+
+def newest(changes: Iterable[ParticipantChange]) -> list[ParticipantChange]:
+    """One per participant, the highest version: events may arrive in any order or twice."""
+    latest: dict[uuid.UUID, ParticipantChange] = {}
+    for change in changes:
+        seen = latest.get(change.participant_id)
+        if seen is None or change.version > seen.version:
+            latest[change.participant_id] = change
+    return list(latest.values())

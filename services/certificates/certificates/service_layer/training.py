@@ -1,0 +1,65 @@
+"""What certificates keeps of scheduling's plans: each programme's attendance rule, each session's
+days, and each participant's session; the newest revision or version of each wins, whatever order
+the events arrive in."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from bimtek_shared.contracts.envelope import EventEnvelope
+from bimtek_shared.contracts.events import (
+    ParticipantAssignedV1, ProgrammePublishedV1, SessionRescheduledV1, SessionScheduledV1,
+)
+from bimtek_shared.persistence.unit_of_work import apply_once
+
+from .unit_of_work import CertificatesUnitOfWork
+
+
+def _newest(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Any], counter: str) -> list[dict[str, Any]]:
+    latest: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        seen = latest.get(key(row))
+        if seen is None or row[counter] > seen[counter]:
+            latest[key(row)] = row
+    return list(latest.values())
+
+
+def record_programmes(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        rows = []
+        for event in fresh:
+            payload = ProgrammePublishedV1.model_validate(event.payload)
+            rows.append({"programme_id": payload.programme_id, "regency": event.regency,
+                         "days_per_session": payload.days_per_session,
+                         "min_attendance_days": payload.min_attendance_days, "revision": payload.revision})
+        uow.training.keep_programmes(_newest(rows, lambda row: row["programme_id"], "revision"))
+
+    return apply_once(uow, events, consumer, keep)
+
+
+def record_sessions(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    """From ``session.scheduled`` and ``session.rescheduled`` alike."""
+
+    def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        rows = []
+        for event in fresh:
+            rescheduled = event.type == "session.rescheduled"
+            payload = (SessionRescheduledV1 if rescheduled else SessionScheduledV1).model_validate(event.payload)
+            rows.append({"session_id": payload.session_id, "programme_id": payload.programme_id,
+                         "regency": event.regency, "days": payload.days, "version": payload.version,
+                         "cancelled": rescheduled and payload.cancelled})
+        uow.training.keep_sessions(_newest(rows, lambda row: row["session_id"], "version"))
+
+    return apply_once(uow, events, consumer, keep)
+
+
+def record_seats(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
+    def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
+        rows = []
+        for event in fresh:
+            payload = ParticipantAssignedV1.model_validate(event.payload)
+            rows.append({"participant_id": payload.participant_id, "programme_id": payload.programme_id,
+                         "session_id": payload.session_id, "revision": payload.revision})
+        uow.training.keep_seats(_newest(rows, lambda row: (row["participant_id"], row["programme_id"]), "revision"))
+
+    return apply_once(uow, events, consumer, keep)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from ..domain.cooperatives import KnownCooperative
+from .orm import cooperatives
+
+
+class KnownCooperativeRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def keep_newest(self, known: list[KnownCooperative]) -> None:
+        """Insert or replace each cooperative, unless a version as new or newer is stored already.
+        At most one per cooperative (``domain.cooperatives.newest``): one statement cannot touch a row twice."""
+        if not known:
+            return
+        statement = insert(cooperatives)
+        self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[cooperatives.c.cooperative_id],
+                set_={"regency": statement.excluded.regency, "name": statement.excluded.name,
+                      "districts": statement.excluded.districts, "version": statement.excluded.version,
+                      "updated_at": func.now()},
+                where=cooperatives.c.version < statement.excluded.version,
+            ),
+            [{"cooperative_id": c.cooperative_id, "regency": c.regency, "name": c.name,
+              "districts": list(c.districts), "version": c.version} for c in known],
+        )
+
+    def get(self, cooperative_id: uuid.UUID) -> KnownCooperative | None:
+        row = self._session.execute(
+            select(cooperatives).where(cooperatives.c.cooperative_id == cooperative_id)).mappings().first()
+        if row is None:
+            return None
+        return KnownCooperative(cooperative_id=row["cooperative_id"], regency=row["regency"], name=row["name"],
+                                districts=tuple(row["districts"]), version=row["version"])
+
+    def of_regency(self, regency: str) -> list[KnownCooperative]:
+        rows = self._session.execute(select(cooperatives).where(cooperatives.c.regency == regency)
+                                     .order_by(cooperatives.c.cooperative_id)).mappings()
+        return [KnownCooperative(cooperative_id=row["cooperative_id"], regency=row["regency"], name=row["name"],
+                                 districts=tuple(row["districts"]), version=row["version"]) for row in rows]
+
+    def regency_of(self, cooperative_id: uuid.UUID) -> str | None:
+        return self._session.execute(select(cooperatives.c.regency)
+                                     .where(cooperatives.c.cooperative_id == cooperative_id)).scalar()
+
+    def by_ids(self, cooperative_ids: set[uuid.UUID]) -> dict[uuid.UUID, KnownCooperative]:
+        if not cooperative_ids:
+            return {}
+        rows = self._session.execute(select(cooperatives)
+                                     .where(cooperatives.c.cooperative_id.in_(cooperative_ids))).mappings()
+        return {row["cooperative_id"]: KnownCooperative(
+            cooperative_id=row["cooperative_id"], regency=row["regency"], name=row["name"],
+            districts=tuple(row["districts"]), version=row["version"]) for row in rows}

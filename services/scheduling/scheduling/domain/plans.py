@@ -1,0 +1,168 @@
+"""From a plan to who sits where, and what a publication changes.
+
+The planner (``planner.plan``) decides sessions and which cooperatives sit in each; this module
+decides which participant of a cooperative goes to which of its sessions (a team is split only by
+a re-plan that seats a late member elsewhere), compares a new plan with the published one, and
+fingerprints a planning problem so that a preview is published only if nothing changed since.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from .planning import PlannedSession, PlanningProblem
+
+# -- fingerprints ---------------------------------------------------------------------------------
+def fingerprint(problem: PlanningProblem, members: Mapping[uuid.UUID, Sequence[uuid.UUID]]) -> str:
+    """SHA-256 of everything a plan was made from: the problem, and who is in each team (a
+    withdrawal and a late registration in one cooperative leave its count alone, not its people)."""
+    canonical = {"problem": _canonical(problem),
+                 "members": _canonical({cooperative: sorted(people) for cooperative, people in members.items()})}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready and order-free where order means nothing (sets, mappings)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=_sort_key)
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(item) for item in value), key=_sort_key)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# -- who sits where ----------------------------------------------------------------------------------
+def assign_participants(
+    sessions: Sequence[PlannedSession],
+    members: Mapping[uuid.UUID, Sequence[uuid.UUID]],
+    previous: Mapping[uuid.UUID, uuid.UUID],
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Each participant's session (participant -> session).
+
+    ``members``: each cooperative's participants, in the order they registered. ``previous``: the
+    session each participant (or, for a replacement, the one they replaced) sat in. A cooperative
+    in one session sits there whole. A cooperative a re-plan split keeps its members where they
+    were, and the others fill its sessions in date order, up to the number the planner put in each.
+    Members of a cooperative in no session (unplaced) get none.
+    """
+    ordered = sorted(sessions, key=lambda s: (s.days[0], s.number, s.id))
+    sessions_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for session in ordered:
+        for cooperative in session.cooperative_ids:
+            sessions_of[cooperative].append(session.id)
+    room = {session.id: session.participants for session in sessions}
+    seats: dict[uuid.UUID, uuid.UUID] = {}
+    split = []
+    for cooperative in sorted(sessions_of):
+        held = sessions_of[cooperative]
+        if len(held) == 1:
+            for participant in members.get(cooperative, ()):
+                seats[participant] = held[0]
+                room[held[0]] -= 1
+        else:
+            split.append(cooperative)
+    # Everyone of a split team who may stay stays, before anyone else takes a seat.
+    newcomers: list[tuple[uuid.UUID, list[uuid.UUID]]] = []
+    for cooperative in split:
+        held = sessions_of[cooperative]
+        for participant in members.get(cooperative, ()):
+            was = previous.get(participant)
+            if was in held and room[was] > 0:
+                seats[participant] = was
+                room[was] -= 1
+            else:
+                newcomers.append((participant, held))
+    for participant, held in newcomers:
+        target = next((session for session in held if room[session] > 0), held[-1])
+        seats[participant] = target
+        room[target] -= 1
+    return seats
+
+
+# -- what a publication changes ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionChange:
+    session: PlannedSession
+    changed: tuple[str, ...]  # days, venue, resource_persons, cooperatives, participants
+
+
+@dataclass(frozen=True)
+class PlanChanges:
+    scheduled: tuple[PlannedSession, ...]  # new sessions
+    rescheduled: tuple[SessionChange, ...]  # sessions that changed
+    cancelled: tuple[PlannedSession, ...]  # published sessions the new plan no longer has
+    seats: Mapping[uuid.UUID, uuid.UUID]  # every participant's session under the new plan
+    moved: tuple[uuid.UUID, ...]  # participants placed for the first time or moved, in id order
+    unseated: tuple[uuid.UUID, ...]  # participants who had a session and now have none
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.scheduled or self.rescheduled or self.cancelled or self.moved or self.unseated)
+
+
+def compare(published: Sequence[PlannedSession], new: Sequence[PlannedSession],
+            published_seats: Mapping[uuid.UUID, uuid.UUID], new_seats: Mapping[uuid.UUID, uuid.UUID]) -> PlanChanges:
+    """What publishing ``new`` over ``published`` changes, session by session and seat by seat."""
+    before = {session.id: session for session in published}
+    after = {session.id: session for session in new}
+    rescheduled = []
+    for session in new:
+        old = before.get(session.id)
+        if old is not None:
+            changed = session_differences(old, session)
+            if changed:
+                rescheduled.append(SessionChange(session, changed))
+    return PlanChanges(
+        scheduled=tuple(session for session in new if session.id not in before),
+        rescheduled=tuple(rescheduled),
+        cancelled=tuple(session for session in published if session.id not in after),
+        seats=dict(new_seats),
+        moved=tuple(sorted(p for p, s in new_seats.items() if published_seats.get(p) != s)),
+        unseated=tuple(sorted(p for p in published_seats if p not in new_seats)),
+    )
+
+
+def session_differences(old: PlannedSession, new: PlannedSession) -> tuple[str, ...]:
+    checks = (
+        ("days", old.days != new.days),
+        ("venue", old.venue_id != new.venue_id),
+        ("resource_persons", set(old.resource_person_ids) != set(new.resource_person_ids)),
+        ("cooperatives", set(old.cooperative_ids) != set(new.cooperative_ids)),
+        ("participants", old.participants != new.participants),
+    )
+    return tuple(name for name, differs in checks if differs)
+
+
+@dataclass(frozen=True)
+class PublishedSession:
+    """A session of the published plan as it stands, with what only publication adds."""
+
+    planned: PlannedSession
+    version: int
+    locked: bool = False
+    closed: bool = False
+
+    @property
+    def fixed(self) -> bool:
+        """A re-plan must leave it exactly as it is."""
+        return self.locked or self.closed
