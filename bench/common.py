@@ -221,3 +221,41 @@ def histogram_quantile(before: dict[float, float], after: dict[float, float], q:
 
 def dump_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+class CommandedProcess:
+    """A helper process (a load generator, a client) driven by one line of text per command on
+    its stdin, answering each with one line of JSON on its stdout (the first line: it is ready)."""
+
+    def __init__(self, label: str, cmd: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.label = label
+        self.stderr = open(log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     text=True, bufsize=1, cwd=REPO_ROOT, env=env)
+        self.ready = self._read()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def command(self, line: str) -> dict:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(10)
+            raise RuntimeError(f"{self.label} died; see {self.stderr.name}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+            self.proc.wait(30)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        self.stderr.close()

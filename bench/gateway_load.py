@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 from bimtek_shared.ops.local_stack import UNITS
 
-from common import REPO_ROOT, CpuMeter, free_port, summarise_ms
+from common import REPO_ROOT, CommandedProcess, CpuMeter, free_port, summarise_ms
 
 REGENCY = "35.17"  # Kabupaten Jombang
 TOKEN_ENVIRONMENT_VARIABLE = "BENCH_ACCESS_TOKEN"
@@ -417,43 +417,19 @@ class BareApp:
         self.log.close()
 
 
-class GeneratorProcess:
+class GeneratorProcess(CommandedProcess):
+    """The load generator (this file's ``generate`` command) in a process of its own."""
+
     def __init__(self, target: str, base_url: str, setup: dict[str, Any], config: LoadConfig, log_dir: Path) -> None:
         self.target = target
-        self.stderr = open(log_dir / f"load-generator-{target}.log", "w")
         cmd = [sys.executable, str(Path(__file__).resolve()), "generate", "--target", target, "--base-url", base_url,
                "--ids-file", str(setup["ids_file"]), "--first-write-index", str(setup["first_write_index"]),
                "--connections", str(config.connections)]
         env = {**os.environ, TOKEN_ENVIRONMENT_VARIABLE: setup["token"] if target == "gateway" else ""}
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     text=True, bufsize=1, cwd=REPO_ROOT, env=env)
-        self.ready = self._read()
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def _read(self) -> dict[str, Any]:
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait(10)
-            raise RuntimeError(f"the {self.target} load generator died; see {self.stderr.name}")
-        return json.loads(line)
+        super().__init__(f"the {target} load generator", cmd, log_dir / f"load-generator-{target}.log", env)
 
     def run(self, rate: float, warmup: float, seconds: float) -> dict[str, Any]:
-        self.proc.stdin.write(f"run {rate} {warmup} {seconds}\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-            self.proc.wait(30)
-        except (BrokenPipeError, subprocess.TimeoutExpired):
-            self.proc.kill()
-            self.proc.wait()
-        self.stderr.close()
+        return self.command(f"run {rate} {warmup} {seconds}")
 
 
 class LoopLagSampler(threading.Thread):

@@ -34,12 +34,14 @@ import broker_baseline
 import gateway_load
 import import_load
 import pipeline
+import planner as planner_phase
 from common import (
     BENCH_DIR,
     DATABASE_PREFIX,
     POSTGRES_URL,
     REPO_ROOT,
     VHOST,
+    CommandedProcess,
     CpuMeter,
     amqp_uri,
     broker_pid,
@@ -267,37 +269,18 @@ def summarise_profile(path: Path, top: int = 12) -> dict[str, Any]:
 
 
 # -- RPC phase -------------------------------------------------------------------------------
-class Client:
+class Client(CommandedProcess):
+    """An RPC client process (``rpc_clients.py``): ``run`` drives it for a measurement window."""
+
     def __init__(self, mode: str, concurrency: int, participant_id: str, stack, token: str, log_dir: Path) -> None:
         cmd = [sys.executable, str(BENCH_DIR / "rpc_clients.py"), mode, "--amqp-uri", amqp_uri(),
                "--concurrency", str(concurrency), "--participant-id", participant_id, "--regency", REGENCY,
                "--gateway-url", stack.gateway_url, "--token", token]
         self.mode = mode
-        self.stderr = open(log_dir / f"client-{mode}-{concurrency}.log", "w")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
-                                     text=True, bufsize=1, cwd=REPO_ROOT)
-        self.ready = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait(10)
-            raise RuntimeError(f"{self.mode} client died; see {self.stderr.name}")
-        return json.loads(line)
+        super().__init__(f"{mode} client", cmd, log_dir / f"client-{mode}-{concurrency}.log")
 
     def run(self, warmup: float, seconds: float) -> dict[str, Any]:
-        self.proc.stdin.write(f"run {warmup} {seconds}\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-            self.proc.wait(30)
-        except (BrokenPipeError, subprocess.TimeoutExpired):
-            self.proc.kill()
-        self.stderr.close()
+        return self.command(f"run {warmup} {seconds}")
 
 
 def rpc_phase(stack, participant_id: str, token: str, modes: list[str], concurrencies: list[int],
@@ -520,6 +503,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         out += import_load.render(i)
     if res.get("import_error"):
         out += ["## Bulk import: not measured", "", "```", res["import_error"], "```", ""]
+    if pl := res.get("planner"):
+        out += planner_phase.render(pl)
+    if res.get("planner_error"):
+        out += ["## The session planner: not measured", "", "```", res["planner_error"], "```", ""]
     out += ["## Against the targets", ""]
     for line in res.get("verdicts", []):
         out.append(f"- {line}")
@@ -562,6 +549,8 @@ def verdicts(res: dict[str, Any]) -> list[str]:
         lines += gateway_load.verdicts(g)
     if i := res.get("import"):
         lines += import_load.verdicts(i)
+    if pl := res.get("planner"):
+        lines += planner_phase.verdicts(pl)
     return lines
 
 
@@ -600,7 +589,7 @@ def print_summary(res: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes (a smoke test)")
-    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import",
+    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import,planner",
                         help="comma-separated phases to run (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services during the first pipeline run and the highest-C RPC phase")
@@ -647,6 +636,19 @@ def main() -> int:
     res: dict[str, Any] = {"started": started.isoformat(), "quick": args.quick, "config": cfg,
                            "machine": machine_info(), "load_start": loadavg()}
     log(f"state (logs) in {state_dir}; vhost {VHOST}; databases {DATABASE_PREFIX}_*")
+
+    if "planner" in phases:  # a pure function timed in this process: no stack, so first, on a quieter machine
+        log("8. the session planner: Jombang, the province, a re-plan of the province, and the naive baseline")
+        try:
+            res["planner"] = planner_phase.run_phase(quick=args.quick, wait_for_quiet=wait_for_quiet)
+        except Exception:  # noqa: BLE001 - the other phases' results still stand
+            res["planner_error"] = traceback.format_exc(limit=6)
+            log(f"   planner phase failed:\n{res['planner_error']}")
+        if not phases - {"planner"}:
+            state_dir.rmdir()
+            write_results(res, stem, t_start)
+            log(f"results: {stem}.md and {stem}.json")
+            return 0
 
     create_vhost()
     stack = make_stack(state_dir)
@@ -779,6 +781,12 @@ def main() -> int:
             drop_databases(stack)
             delete_vhost()
     res["profiles"] = profiles
+    write_results(res, stem, t_start)
+    log(f"results: {stem}.md and {stem}.json; service logs in {state_dir}/log")
+    return 0
+
+
+def write_results(res: dict[str, Any], stem: str, t_start: float) -> None:
     res["machine_busy_before_each_measurement"] = QUIET["log"]
     res["load_end"] = loadavg()
     res["duration_s"] = round(time.monotonic() - t_start, 1)
@@ -786,8 +794,6 @@ def main() -> int:
     dump_json(Path(stem + ".json"), res)
     Path(stem + ".md").write_text(render_markdown(res))
     print_summary(res)
-    log(f"results: {stem}.md and {stem}.json; service logs in {state_dir}/log")
-    return 0
 
 
 if __name__ == "__main__":

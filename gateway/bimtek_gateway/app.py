@@ -22,6 +22,7 @@ from .routers import (
 from .routers import (
     cooperative_sessions, plan_previews, plans, programmes, resource_persons, sessions, venues,
 )
+from .routers import check_ins, invitations, session_attendance, session_closures
 from .rpc import NamekoRpcClient
 from .settings import GatewaySettings
 
@@ -90,6 +91,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(resource_persons.router)
     app.include_router(sessions.router)
     app.include_router(cooperative_sessions.router)
+    app.include_router(invitations.router)
+    app.include_router(check_ins.router)
+    app.include_router(session_attendance.router)
+    app.include_router(session_closures.router)
     # Outermost last: the request id exists before anything else runs, even a 413; CORS headers go on
     # every answer, 413 and 429 included; a limited or oversized request never reaches the
     # idempotency records.

@@ -95,10 +95,13 @@ ProgrammePlanner = Annotated[Caller, Depends(require_role(*MAY[Action.PLAN_PROGR
 ProgrammeReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_PROGRAMMES]))]
 ResourcePersonManager = Annotated[Caller, Depends(require_role(*MAY[Action.MANAGE_RESOURCE_PERSONS]))]
 ResourcePersonReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_RESOURCE_PERSONS]))]
+InvitationReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_INVITATIONS]))]
+AttendanceKeeper = Annotated[Caller, Depends(require_role(*MAY[Action.KEEP_ATTENDANCE]))]
 
 
 async def get_check_in_device(
     request: Request,
+    settings: Annotated[GatewaySettings, Depends(get_settings)],
     sessions: Annotated[async_sessionmaker, Depends(get_sessions)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_device_bearer)],
 ) -> Device:
@@ -108,6 +111,10 @@ async def get_check_in_device(
     if credentials is None:
         raise Problem("unauthenticated", headers={"WWW-Authenticate": "Bearer"})
     if not is_device_token(credentials.credentials):
+        try:
+            verify_access_token(settings, credentials.credentials)
+        except InvalidToken:  # a bad token is 401 wherever it is sent
+            raise Problem("unauthenticated", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
         raise Problem("device_token_required")
     token = await device_tokens.authenticate(sessions, credentials.credentials, today=today_in_jakarta())
     caller = Caller(user=str(token.id), role=Role.DEVICE.value, regency=token.regency,
@@ -161,3 +168,13 @@ async def get_services_before_sign_in(
 
 
 ServicesBeforeSignIn = Annotated[Services, Depends(get_services_before_sign_in)]
+
+
+async def get_device_services(
+    request: Request, device: CheckInDevice, settings: Annotated[GatewaySettings, Depends(get_settings)]
+) -> Services:
+    """A service client for a check-in phone's request: the device (role ``device``) is the caller."""
+    return Services(request.app.state.rpc, device.caller.to_context(), settings.rpc_timeout_seconds)
+
+
+DeviceServicesFor = Annotated[Services, Depends(get_device_services)]

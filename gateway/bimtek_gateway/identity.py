@@ -71,6 +71,8 @@ class Action(str, Enum):
     READ_PROGRAMMES = "read_programmes"  # programmes, venues, plans, sessions
     MANAGE_RESOURCE_PERSONS = "manage_resource_persons"
     READ_RESOURCE_PERSONS = "read_resource_persons"
+    READ_INVITATIONS = "read_invitations"  # a participant's own, or their regency's staff
+    KEEP_ATTENDANCE = "keep_attendance"  # set attendance by hand, close sessions
 
 
 # Who may do what. The caller's scope applies on top: a province administrator acts on every
@@ -100,6 +102,10 @@ MAY: dict[Action, frozenset[Role]] = {
     # Resource persons are provincial staff shared by every regency: the province manages them.
     Action.MANAGE_RESOURCE_PERSONS: frozenset({Role.PROVINCE_ADMIN}),
     Action.READ_RESOURCE_PERSONS: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR, Role.TRAINER}),
+    # A participant reads only their own invitation (scheduling enforces it).
+    Action.READ_INVITATIONS: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR, Role.TRAINER,
+                                        Role.PARTICIPANT}),
+    Action.KEEP_ATTENDANCE: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR}),
 }
 
 # The roles a user administrator may give: only a province administrator makes another.

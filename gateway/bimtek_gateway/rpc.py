@@ -391,7 +391,9 @@ class NamekoRpcClient:
                     content_encoding="utf-8",
                     correlation_id=correlation_id,
                     reply_to=self._reply_routing_key,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    # Transient: a request outlives its caller's wait by at most the timeout, so
+                    # writing it to the broker's disk buys nothing (a lost one is a 504).
+                    delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT,
                     headers=headers,
                     # A request still queued when the caller gives up is
                     # dropped by the broker instead of running later.

@@ -26,6 +26,7 @@ class ServiceSettings(BaseSettings):
     ops_http_host: str = "127.0.0.1"
     ops_http_port: int
     max_workers: int = 10
+    cpu_workers: int | None = None  # CpuPool processes (import files, planning, PDFs); None: one per core
     retry_delays_ms: list[int] = list(DEFAULT_RETRY_DELAYS_MS)
     log_level: str = "INFO"
 
@@ -52,6 +53,7 @@ class ServiceSettings(BaseSettings):
             "OPS_HTTP_PORT": self.ops_http_port,
             "RETRY_DELAYS_MS": list(self.retry_delays_ms),
             "max_workers": self.max_workers,
+            "CPU_WORKERS": self.cpu_workers,
             "serializer": "json",
             "HEARTBEAT": 30,
         }

@@ -56,13 +56,13 @@ def test_scheduling_down_still_shows_the_participant(running_system: System) -> 
     assert response.status_code == 200, response.text
     view = response.json()
     assert view["participant"]["id"] == participant_id
-    assert view["scheduling"] == {"available": False, "status": None}
+    assert view["scheduling"] == {"available": False, "status": None, "sessions": []}
     assert view["certificates"] == {"available": True, "status": "on_roster"}
     assert elapsed < 1.0, f"the degraded answer took {elapsed:.2f}s"
 
     system.restart("scheduling")
     wait_until(lambda: system.api.get(f"/api/v1/participants/{participant_id}").json()["scheduling"]
-               == {"available": True, "status": "waiting"}, timeout=10, interval=0.3)
+               == {"available": True, "status": "waiting", "sessions": []}, timeout=10, interval=0.3)
 
 
 def _post_while_registration_hangs(system: System, body: dict, request_id: str) -> tuple[httpx.Response, float, int]:

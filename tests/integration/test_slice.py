@@ -33,7 +33,7 @@ def test_a_registration_reaches_every_service(running_system: System) -> None:
         view = system.api.get(f"/api/v1/participants/{created['id']}")
         assert view.status_code == 200, view.text
         last["view"] = data = view.json()
-        done = data["scheduling"] == {"available": True, "status": "waiting"} and \
+        done = data["scheduling"] == {"available": True, "status": "waiting", "sessions": []} and \
             data["certificates"] == {"available": True, "status": "on_roster"}
         return data if done else None
 

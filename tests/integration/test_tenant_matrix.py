@@ -49,6 +49,15 @@ class TenantA:
     user_id: str
     device_token_id: str
     other_cooperative_id: str  # A's second cooperative: its operator is one of the outsiders
+    # A's programme with a published plan: its venue, its preview and one of its sessions; and the
+    # province's resource person it booked.
+    programme_id: str = ""
+    venue_id: str = ""
+    preview_id: str = ""
+    session_id: str = ""
+    resource_person_id: str = ""
+    session_day: str = ""  # the first day of that session
+    qr: str = ""  # the QR code of A's participant's invitation
     ids: set[str] = field(default_factory=set)  # every id of A's objects, for the lists
 
     def snapshot(self, system: System) -> dict[str, Any]:
@@ -64,6 +73,24 @@ class TenantA:
                                   "WHERE regency = %s ORDER BY id", (REGENCY_A,)),
             "device_tokens": system.query("gateway", "SELECT id, label, revoked_at FROM device_tokens "
                                           "WHERE regency = %s ORDER BY id", (REGENCY_A,)),
+            "programmes": system.query("scheduling", "SELECT id, title, version FROM programmes WHERE regency = %s "
+                                       "ORDER BY id", (REGENCY_A,)),
+            "venues": system.query("scheduling", "SELECT id, name, capacity, version FROM venues WHERE regency = %s "
+                                   "ORDER BY id", (REGENCY_A,)),
+            # Only A's own matrix programme: other tests' published Jombang plans re-plan on their own.
+            "plans": system.query("scheduling", "SELECT id, status, revision FROM plans WHERE programme_id = %s "
+                                  "ORDER BY id", (self.programme_id,)),
+            "sessions": system.query("scheduling", "SELECT id, days, venue_id, locked, version FROM sessions "
+                                     "WHERE programme_id = %s ORDER BY id", (self.programme_id,)),
+            "pins": system.query("scheduling", "SELECT cooperative_id, session_id FROM pins WHERE programme_id = %s "
+                                 "ORDER BY cooperative_id", (self.programme_id,)),
+            "resource_person": system.query("scheduling", "SELECT id, name, version FROM resource_persons "
+                                            "WHERE id = %s", (self.resource_person_id,)),
+            "attendance": system.query("scheduling", "SELECT session_id, participant_id, day, present FROM attendance "
+                                       "WHERE session_id IN (SELECT id FROM sessions WHERE programme_id = %s) "
+                                       "ORDER BY 1, 2, 3", (self.programme_id,)),
+            "closures": system.query("scheduling", "SELECT session_id FROM session_closures WHERE programme_id = %s",
+                                     (self.programme_id,)),
         }
 
 
@@ -71,9 +98,11 @@ class TenantA:
 
 # read: one of A's objects by id; list: a page of items; write: aimed at A's objects or naming A;
 # statistics: a regency's figures, for the caller's own regency or the one named;
-# reference: official data shared by every tenant; credentials: takes no bearer token at all.
-READ, LIST, WRITE, STATISTICS, REFERENCE, CREDENTIALS = (
-    "read", "list", "write", "statistics", "reference", "credentials")
+# reference: official data shared by every tenant; credentials: takes no bearer token at all;
+# check_in: for check-in phones only, answered scan by scan (another regency's phone gets A's scans
+# back refused, people get 403).
+READ, LIST, WRITE, STATISTICS, REFERENCE, CREDENTIALS, CHECK_IN = (
+    "read", "list", "write", "statistics", "reference", "credentials", "check_in")
 
 
 @dataclass(frozen=True)
@@ -103,6 +132,21 @@ def _cooperative_in_a(_: TenantA) -> dict[str, Any]:
 
 def _device_in_a(_: TenantA) -> dict[str, Any]:
     return {"label": "HP presensi uji", "regency": REGENCY_A, "valid_until": NEXT_WEEK}
+
+
+# A's matrix programme is taught by a person of its own, on a topic nobody else teaches, in a month
+# no other test plans: it books nothing another test's plan needs.
+MATRIX_TOPIC = f"Uji matriks tenant {secrets.token_hex(3)}"
+MATRIX_MONTH = [{"start": "2027-03-01", "end": "2027-03-31"}]
+
+
+def _programme_in_a(_: TenantA) -> dict[str, Any]:
+    return {"regency": REGENCY_A, "title": "Bimtek uji matriks", "topics": [{"topic": MATRIX_TOPIC, "hours": 8}],
+            "days_per_session": 1, "window_start": "2027-03-01", "window_end": "2027-03-31", "min_attendance_days": 1}
+
+
+def _venue_in_a(_: TenantA) -> dict[str, Any]:
+    return {"regency": REGENCY_A, "name": "Aula uji matriks", "capacity": 5000, "available": MATRIX_MONTH}
 
 
 ROUTES: dict[tuple[str, str], Check] = {
@@ -141,6 +185,42 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("GET", f"{API}/cooperatives/{{cooperative_id}}"): Check(READ),
     ("PATCH", f"{API}/cooperatives/{{cooperative_id}}"): Check(
         WRITE, body=lambda a: {"contact_phone": "0812-0000-0000", "villages": [f"{REGENCY_A}.09.2007"]}),
+    ("GET", f"{API}/programmes"): Check(LIST),
+    ("POST", f"{API}/programmes"): Check(WRITE, body=_programme_in_a),
+    ("GET", f"{API}/programmes/{{programme_id}}"): Check(READ),
+    ("PATCH", f"{API}/programmes/{{programme_id}}"): Check(WRITE, body=lambda a: {"title": "Diubah orang luar"}),
+    ("POST", f"{API}/programmes/{{programme_id}}/plan-previews"): Check(WRITE),
+    ("GET", f"{API}/programmes/{{programme_id}}/plan-previews/{{preview_id}}"): Check(READ),
+    ("GET", f"{API}/programmes/{{programme_id}}/plan"): Check(READ),
+    ("POST", f"{API}/programmes/{{programme_id}}/plan"): Check(WRITE, body=lambda a: {"preview_id": a.preview_id}),
+    ("POST", f"{API}/programmes/{{programme_id}}/plan/revisions"): Check(WRITE),
+    ("GET", f"{API}/venues"): Check(LIST),
+    ("POST", f"{API}/venues"): Check(WRITE, body=_venue_in_a),
+    ("GET", f"{API}/venues/{{venue_id}}"): Check(READ),
+    ("PATCH", f"{API}/venues/{{venue_id}}"): Check(WRITE, body=lambda a: {"capacity": 1, "available": []}),
+    ("GET", f"{API}/resource-persons"): Check(
+        REFERENCE, why="provincial staff shared by every regency: every regency's planners read them"),
+    ("GET", f"{API}/resource-persons/{{resource_person_id}}"): Check(
+        REFERENCE, why="provincial staff shared by every regency"),
+    # No body: only a province administrator manages them, so every caller here is refused by role.
+    ("POST", f"{API}/resource-persons"): Check(WRITE, why="province administrators only"),
+    ("PATCH", f"{API}/resource-persons/{{resource_person_id}}"): Check(WRITE, why="province administrators only"),
+    ("GET", f"{API}/sessions"): Check(LIST),
+    ("GET", f"{API}/sessions/{{session_id}}"): Check(READ),
+    ("PUT", f"{API}/sessions/{{session_id}}/lock"): Check(WRITE),
+    ("DELETE", f"{API}/sessions/{{session_id}}/lock"): Check(WRITE),
+    ("PUT", f"{API}/cooperatives/{{cooperative_id}}/session"): Check(
+        WRITE, body=lambda a: {"session_id": a.session_id}),
+    ("GET", f"{API}/participants/{{participant_id}}/invitation"): Check(READ),
+    ("GET", f"{API}/participants/{{participant_id}}/invitation.pdf"): Check(READ),
+    ("POST", f"{API}/check-ins"): Check(CHECK_IN, body=lambda a: {"scans": [
+        {"nonce": uuid.uuid4().hex, "qr": a.qr, "scanned_at": f"{a.session_day}T08:00:00+07:00",
+         "session_id": a.session_id}]}),
+    ("GET", f"{API}/sessions/{{session_id}}/attendance"): Check(READ),
+    ("PUT", f"{API}/sessions/{{session_id}}/attendance/{{participant_id}}"): Check(
+        WRITE, body=lambda a: {"day": a.session_day, "present": True, "reason": "uji matriks"}),
+    ("GET", f"{API}/sessions/{{session_id}}/attendance-sheet.pdf"): Check(READ),
+    ("POST", f"{API}/sessions/{{session_id}}/closure"): Check(WRITE),
     ("GET", f"{API}/regions/regencies"): Check(REFERENCE, why="official region names and codes, no tenant's data"),
     ("GET", f"{API}/regions/regencies/{{code}}/districts"): Check(REFERENCE, why="official region names and codes"),
     ("GET", f"{API}/regions/districts/{{code}}/villages"): Check(
@@ -154,6 +234,11 @@ PATH_VALUES: dict[str, Callable[[TenantA], str]] = {
     "job_id": lambda a: a.job_id,
     "user_id": lambda a: a.user_id,
     "token_id": lambda a: a.device_token_id,
+    "programme_id": lambda a: a.programme_id,
+    "preview_id": lambda a: a.preview_id,
+    "venue_id": lambda a: a.venue_id,
+    "session_id": lambda a: a.session_id,
+    "resource_person_id": lambda a: a.resource_person_id,
     "code": lambda a: REGENCY_A,
 }
 
@@ -235,7 +320,12 @@ def tenant_a(system: System, settings: GatewaySettings) -> TenantA:
         "ORDER BY v.code DESC LIMIT 2", (REGENCY_A,))]
     cooperatives = [operator.post(f"{API}/cooperatives", json={"villages": [village]}) for village in free]
     assert all(c.status_code == 201 for c in cooperatives), [c.text for c in cooperatives]
-    cooperative, other_cooperative = (c.json()["id"] for c in cooperatives)
+    ids = [c.json()["id"] for c in cooperatives]
+    if len(ids) < 2:  # a whole-regency import (test_bulk_import) serves every village: take two of its cooperatives
+        ids += [str(row[0]) for row in system.query(
+            "registration", "SELECT id FROM cooperatives WHERE regency = %s ORDER BY id LIMIT %s",
+            (REGENCY_A, 2 - len(ids)))]
+    cooperative, other_cooperative = ids
     participant = operator.post(f"{API}/participants", json=participant_body(cooperative_id=cooperative))
     assert participant.status_code == 201, participant.text
     job = operator.post(f"{API}/participant-imports", json={"rows": [participant_body(), participant_body()]})
@@ -255,11 +345,38 @@ def tenant_a(system: System, settings: GatewaySettings) -> TenantA:
     outcome = wait_until(finished, timeout=60, message="regency A's bulk registration did not finish")
     a = TenantA(cooperative_id=cooperative, participant_id=participant.json()["id"], job_id=job_id,
                 user_id=user.json()["id"], device_token_id=device.json()["id"], other_cooperative_id=other_cooperative)
-    a.ids = {a.cooperative_id, a.participant_id, a.job_id, a.user_id, a.device_token_id}
+    _plan_in_a(system, settings, a)
+    a.ids = {a.cooperative_id, a.participant_id, a.job_id, a.user_id, a.device_token_id, a.programme_id, a.venue_id,
+             a.session_id}
     a.ids |= {row[0] for row in system.query("registration", "SELECT participant_id::text FROM import_rows "
                                              "WHERE job_id = %s AND participant_id IS NOT NULL", (job_id,))}
     assert outcome["done"] == 2, outcome
     return a
+
+
+def _plan_in_a(system: System, settings: GatewaySettings, a: TenantA) -> None:
+    """A's programme, venue and published plan (its participant's team seated), and the resource person."""
+    operator = system.api
+    person = operator.post(f"{API}/resource-persons", headers=mint(settings, Role.PROVINCE_ADMIN, "*"), json={
+        "name": "Narasumber uji matriks", "topics": [MATRIX_TOPIC], "available": MATRIX_MONTH})
+    programme = operator.post(f"{API}/programmes", json=_programme_in_a(a))
+    venue = operator.post(f"{API}/venues", json=_venue_in_a(a))
+    assert all(answer.status_code == 201 for answer in (person, programme, venue)), \
+        [answer.text for answer in (person, programme, venue)]
+    a.resource_person_id, a.programme_id, a.venue_id = (answer.json()["id"] for answer in (person, programme, venue))
+    wait_until(lambda: system.count("scheduling", "participants p JOIN cooperatives c USING (cooperative_id)",
+                                    "p.participant_id = %s", (a.participant_id,)), timeout=60,
+               message="scheduling never learnt of regency A's participant and cooperative")
+    preview = operator.post(f"{API}/programmes/{a.programme_id}/plan-previews", timeout=30)
+    assert preview.status_code == 201, preview.text
+    a.preview_id = preview.json()["id"]
+    plan = operator.post(f"{API}/programmes/{a.programme_id}/plan", json={"preview_id": a.preview_id}, timeout=30)
+    assert plan.status_code == 200 and plan.json()["sessions"], plan.text
+    a.session_id = plan.json()["sessions"][0]["id"]
+    a.session_day = plan.json()["sessions"][0]["days"][0]
+    invitations = operator.get(f"{API}/participants/{a.participant_id}/invitation")
+    assert invitations.status_code == 200, invitations.text
+    a.qr = next(i["qr"] for i in invitations.json()["invitations"] if i["programme"]["id"] == a.programme_id)
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +400,8 @@ def outsiders(system: System, settings: GatewaySettings, tenant_a: TenantA) -> l
 def test_every_api_route_is_classified_and_its_path_parameters_known() -> None:
     routes = api_routes()
     placeholder = TenantA(cooperative_id="c", participant_id="p", job_id="j", user_id="u", device_token_id="d",
-                          other_cooperative_id="o")
+                          other_cooperative_id="o", programme_id="g", venue_id="v", preview_id="w", session_id="s",
+                          resource_person_id="r")
     for method, path, route in routes:
         url_for(method, path, route, placeholder)
     stale = set(ROUTES) - {(method, path) for method, path, _ in routes}
@@ -366,6 +484,13 @@ def verdicts(api: httpx.Client, check: Check, method: str, url: str, outsider: O
     if check.kind == REFERENCE:
         answer = api.request(method, url, headers=outsider.headers)
         return [] if answer.status_code < 500 else [f"{who}: {answer.status_code}"]
+    if check.kind == CHECK_IN:
+        answer = api.request(method, url, headers=outsider.headers, json=check.body(a))
+        if answer.status_code in REFUSED:
+            return []
+        counted = [r["result"] for r in answer.json().get("results", []) if r["result"] != "out_of_scope"] \
+            if answer.status_code == 200 else [answer.status_code]
+        return [f"{who}: {counted}, want 403 or every scan out_of_scope"] if counted else []
     return [f"{who}: unknown kind {check.kind}"]
 
 

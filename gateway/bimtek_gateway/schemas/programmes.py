@@ -40,9 +40,9 @@ class TopicOut(BaseModel):
 
 # -- programmes --------------------------------------------------------------------------------------
 class ProgrammeChangesIn(BaseModel):
-    """PATCH: only the fields sent change; `neighbours: null` clears the list. The curriculum and
-    the days per session are fixed once the plan is published (409); other changes the plan
-    depends on (window, neighbours) re-plan it."""
+    """PATCH: only the fields sent change; `neighbours: null` clears the list. The curriculum, the
+    days per session and the attendance required are fixed once the plan is published (409); other
+    changes the plan depends on (window, neighbours) re-plan it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
                               json_schema_extra={"examples": [{"window_end": "2025-11-14"}]})

@@ -6,7 +6,7 @@ from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer, rpc
 
 from .adapters.orm import metadata
-from .service_layer import handlers, training
+from .service_layer import completions, handlers, training
 from .service_layer.unit_of_work import CertificatesUnitOfWork
 
 
@@ -57,6 +57,20 @@ class CertificatesService:
     @event_consumer("participant.assigned")
     def handle_participant_assigned(self, events: list[EventEnvelope]) -> int:
         return training.record_seats(self.uow, events, consumer="certificates.handle_participant_assigned")
+
+    # What scheduling decides about attendance: who completed a programme, for their certificate.
+    @event_consumer("attendance.recorded")
+    def handle_attendance_recorded(self, events: list[EventEnvelope]) -> int:
+        return completions.record_attendance(self.uow, events, consumer="certificates.handle_attendance_recorded")
+
+    @event_consumer("session.closed")
+    def handle_session_closed(self, events: list[EventEnvelope]) -> int:
+        return completions.record_closed_sessions(self.uow, events, consumer="certificates.handle_session_closed")
+
+    @event_consumer("participant.completed")
+    def handle_participant_completed(self, events: list[EventEnvelope]) -> int:
+        return completions.record_completions(self.uow, events,
+                                              consumer="certificates.handle_participant_completed")
 
     @rpc(expected_exceptions=DomainError)
     def get_roster_entry(self, participant_id: str) -> dict:

@@ -3,15 +3,29 @@ from __future__ import annotations
 
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
+from nameko.extensions import DependencyProvider
+
 from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, rpc
 
+from .adapters.invitation_tokens import InvitationSigner
 from .adapters.orm import metadata
-from .service_layer import handlers, plans, programmes
+from .service_layer import attendance, handlers, plans, programmes
 from .service_layer.commands import (
     ListProgrammes, ListResourcePersons, ListSessions, ListVenues, NewProgramme, NewResourcePerson, NewVenue,
     ProgrammeChanges, ResourcePersonChanges, VenueChanges, parse_command,
 )
+from .service_layer.commands import AttendanceByHand, AttendanceSheetQuery, CheckInScope, CheckInUpload
 from .service_layer.unit_of_work import SchedulingUnitOfWork
+
+
+class InvitationKeys(DependencyProvider):
+    """The QR signing key ring (``QR_SIGNING_KEYS``), read once at start-up."""
+
+    def setup(self) -> None:
+        self.signer = InvitationSigner.from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> InvitationSigner:
+        return self.signer
 
 
 class SchedulingService:
@@ -20,7 +34,8 @@ class SchedulingService:
     uow = Database(metadata, SchedulingUnitOfWork)
     caller = CallerProvider()
     observability = Observability()
-    cpu = CpuPool()  # the planner, off the eventlet hub
+    cpu = CpuPool()  # the planner, signature checks and PDFs, off the eventlet hub
+    invitation_keys = InvitationKeys()
 
     @event_consumer("participant.registered")
     def handle_participant_registered(self, events: list[EventEnvelope]) -> int:
@@ -159,3 +174,36 @@ class SchedulingService:
     def handle_replan_requested(self, events: list[EventEnvelope]) -> int:
         return plans.run_requested_replans(self.uow, self.cpu.run, events,
                                            consumer="scheduling.handle_replan_requested")
+
+    # Invitations, check-ins, attendance and closing sessions.
+    @rpc(expected_exceptions=DomainError)
+    def get_invitation(self, participant_id: str) -> dict:
+        return attendance.get_invitation(self.uow, self.caller, self.invitation_keys, participant_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_invitation_pdf(self, participant_id: str) -> dict:
+        return attendance.get_invitation_pdf(self.uow, self.caller, self.invitation_keys, self.cpu.run,
+                                             participant_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def check_in(self, scope: dict, upload: dict) -> dict:
+        return attendance.check_in(self.uow, self.caller, self.cpu.run, self.invitation_keys,
+                                   parse_command(CheckInScope, scope), parse_command(CheckInUpload, upload))
+
+    @rpc(expected_exceptions=DomainError)
+    def set_attendance(self, session_id: str, participant_id: str, attendance_day: dict) -> dict:
+        return attendance.set_attendance(self.uow, self.caller, session_id, participant_id,
+                                         parse_command(AttendanceByHand, attendance_day))
+
+    @rpc(expected_exceptions=DomainError)
+    def get_attendance(self, session_id: str) -> dict:
+        return attendance.get_attendance(self.uow, self.caller, session_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_attendance_sheet(self, session_id: str, query: dict) -> dict:
+        return attendance.get_attendance_sheet(self.uow, self.caller, self.invitation_keys, self.cpu.run, session_id,
+                                               parse_command(AttendanceSheetQuery, query))
+
+    @rpc(expected_exceptions=DomainError)
+    def close_session(self, session_id: str) -> dict:
+        return attendance.close_session(self.uow, self.caller, session_id)

@@ -281,5 +281,44 @@ CATALOGUE = EventCatalogue(
             ),
             consumers=(Subscription("scheduling", "handle_replan_requested"),),
         ),
+        EventSpec(
+            type="attendance.recorded",
+            version=1,
+            producer="scheduling",
+            payload_model=events.AttendanceRecordedV1,
+            description=(
+                "Attendance of one session changed: one event per session per check-in upload, listing the days "
+                "counted for the first time (a scan uploaded again, or of a day already counted, is in none), "
+                "or one day an operator set present or absent by hand, with who did it and why. Ids and days only."
+            ),
+            consumers=(Subscription("certificates", "handle_attendance_recorded"),),
+            ordered_by="session_id",
+        ),
+        EventSpec(
+            type="session.closed",
+            version=1,
+            producer="scheduling",
+            payload_model=events.SessionClosedV1,
+            description=(
+                "A session was closed by an operator: its attendance is final (check-ins for it are refused from "
+                "then on), and its participants who attended at least the programme's `min_attendance_days` follow "
+                "as `participant.completed`, in the same transaction. Closing again changes nothing."
+            ),
+            consumers=(Subscription("certificates", "handle_session_closed"),),
+            ordered_by="session_id",
+        ),
+        EventSpec(
+            type="participant.completed",
+            version=1,
+            producer="scheduling",
+            payload_model=events.ParticipantCompletedV1,
+            description=(
+                "A participant completed a programme: their session closed and they attended enough of its days. "
+                "What a certificate states, by ids (certificates keeps names and positions from registration's "
+                "events). At most one per participant and programme."
+            ),
+            consumers=(Subscription("certificates", "handle_participant_completed"),),
+            ordered_by="participant_id",
+        ),
     ]
 )

@@ -191,8 +191,8 @@ ERRORS: dict[str, ErrorSpec] = {
         "A resource person was just booked on the same day by another plan. Make a new preview.",
     ),
     "programme_structure_fixed": ErrorSpec(
-        409, "Kurikulum dan jumlah hari per sesi tidak dapat diubah setelah jadwal diterbitkan.",
-        "The curriculum and the days per session cannot change once the plan is published.",
+        409, "Kurikulum, jumlah hari per sesi dan syarat kehadiran tidak dapat diubah setelah jadwal diterbitkan.",
+        "The curriculum, the days per session and the attendance required cannot change once the plan is published.",
     ),
     "session_locked": ErrorSpec(
         409, "Sesi ini dikunci atau sudah ditutup; isinya tidak dapat diubah.",
@@ -205,6 +205,25 @@ ERRORS: dict[str, ErrorSpec] = {
     "cooperative_not_planned": ErrorSpec(
         409, "Koperasi ini belum mempunyai peserta yang dapat dijadwalkan.",
         "This cooperative has no participants to schedule yet.",
+    ),
+    # Invitations and attendance (scheduling).
+    "invitation_not_found": ErrorSpec(
+        404, "Peserta ini belum mempunyai undangan: belum ada sesi yang dijadwalkan untuknya.",
+        "This participant has no invitation yet: no session is scheduled for them.",
+    ),
+    "participant_not_in_session": ErrorSpec(
+        409, "Peserta ini tidak dijadwalkan di sesi ini.", "This participant is not seated in this session.",
+    ),
+    "day_not_in_session": ErrorSpec(
+        422, "Tanggal {day} bukan salah satu hari sesi ini.", "{day} is not one of this session's days.",
+    ),
+    "session_closed": ErrorSpec(
+        409, "Sesi ini sudah ditutup; daftar hadirnya tidak dapat diubah lagi.",
+        "This session is closed; its attendance can no longer change.",
+    ),
+    "session_not_over": ErrorSpec(
+        409, "Sesi ini belum selesai: sesi dapat ditutup mulai hari terakhirnya ({last_day}).",
+        "This session is not over yet: it can be closed from its last day ({last_day}) on.",
     ),
 }
 

@@ -199,3 +199,57 @@ class ProgrammeReplanRequestedV1(Payload):
 
     programme_id: uuid.UUID
     requested: int = Field(ge=1, description="The programme's request counter when this was sent")
+
+
+# -- scheduling: attendance and completion (ids, days and figures; never a name) ----------------------
+MAX_ATTENDANCE_RECORDS_PER_EVENT = 5_000  # a session's seats at most: one upload or one close never exceeds it
+
+
+class AttendanceRecord(Payload):
+    participant_id: uuid.UUID
+    day: date = Field(description="The session day, in Asia/Jakarta")
+    present: bool = Field(description="False only when an operator set the day absent")
+
+
+class AttendanceRecordedV1(Payload):
+    """Attendance of one session changed (regency: the envelope's): the days a check-in upload
+    counted for the first time, or one day an operator set by hand (who, and why)."""
+
+    session_id: uuid.UUID
+    programme_id: uuid.UUID
+    source: Literal["check_in", "operator"]
+    recorded_by: str = Field(min_length=1, max_length=64,
+                             description="The device token's id (check_in) or the operator's user id")
+    recorded_by_role: str = Field(min_length=1, max_length=40)
+    reason: str | None = Field(default=None, max_length=200, description="The operator's reason")
+    records: list[AttendanceRecord] = Field(min_length=1, max_length=MAX_ATTENDANCE_RECORDS_PER_EVENT)
+    recorded_at: datetime
+
+
+class SessionClosedV1(Payload):
+    """A session was closed: its attendance is final, and each of its participants completed it
+    (``participant.completed``, in the same transaction) or did not."""
+
+    session_id: uuid.UUID
+    programme_id: uuid.UUID
+    days: list[date] = Field(min_length=1)
+    participants: int = Field(ge=0, description="Participants seated in it when it closed")
+    completed: int = Field(ge=0, description="How many of them completed: one participant.completed each")
+    not_completed: int = Field(ge=0)
+    closed_by: str = Field(min_length=1, max_length=64, description="The operator's user id")
+    closed_at: datetime
+
+
+class ParticipantCompletedV1(Payload):
+    """A participant attended enough days of their session to complete the programme: what a
+    certificate states (the name and position are on certificates' roster already)."""
+
+    participant_id: uuid.UUID
+    session_id: uuid.UUID
+    programme_id: uuid.UUID
+    programme_title: str = Field(min_length=1, max_length=200)
+    session_days: list[date] = Field(min_length=1, description="The days the session was held")
+    days_attended: int = Field(ge=1)
+    min_attendance_days: int = Field(ge=1)
+    jp_total: int = Field(ge=1, description="Jam pelajaran (JP) of the programme's curriculum")
+    completed_at: datetime

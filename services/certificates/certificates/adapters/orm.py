@@ -61,3 +61,41 @@ seats = Table(
     Column("revision", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+
+# What scheduling decided about attendance (migration 0004): ids, days and figures only.
+attendance_days = Table(
+    "attendance_days",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("participant_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("present", Boolean, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),  # the newest word on a day wins
+)
+
+closed_sessions = Table(
+    "closed_sessions",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, nullable=False),
+    Column("regency", String(5), nullable=False),
+    Column("participants", Integer, nullable=False),
+    Column("completed", Integer, nullable=False),  # as many completions follow for the session
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who completed which programme: what their certificate will state (the name is on the roster).
+completions = Table(
+    "completions",
+    metadata,
+    Column("participant_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, primary_key=True),
+    Column("session_id", Uuid, nullable=False, index=True),
+    Column("regency", String(5), nullable=False),
+    Column("programme_title", String(200), nullable=False),
+    Column("session_days", ARRAY(Date), nullable=False),
+    Column("days_attended", Integer, nullable=False),
+    Column("jp_total", Integer, nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=False),
+)

@@ -113,6 +113,7 @@ def upgrade() -> None:
         "session_cooperatives",
         sa.Column("session_id", sa.Uuid, sa.ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("cooperative_id", sa.Uuid, primary_key=True),
+        sa.Column("participants", sa.Integer, nullable=False),
     )
     op.create_index("ix_session_cooperatives_cooperative", "session_cooperatives", ["cooperative_id"])
 

@@ -23,6 +23,9 @@ participants = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # Registration's version of the participant (migration 0003): the newest seen wins.
     Column("version", Integer, nullable=False, server_default="1"),
+    # For invitations and attendance sheets (migration 0005); NULL once erased.
+    Column("full_name", String(200), nullable=True),
+    Column("position", String(80), nullable=True),
     Index("ix_scheduling_participants_regency_status", "regency", "status"),
 )
 
@@ -161,6 +164,8 @@ session_cooperatives = Table(
     metadata,
     Column("session_id", Uuid, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
     Column("cooperative_id", Uuid, primary_key=True),
+    # Its people the plan seats here (PlannedSession.seats): a re-plan starts from these counts.
+    Column("participants", Integer, nullable=False),
     Index("ix_session_cooperatives_cooperative", "cooperative_id"),
 )
 
@@ -210,4 +215,60 @@ replan_requests = Table(
     Column("handled", BigInteger, nullable=False, server_default="0"),
     Column("requested_at", DateTime(timezone=True), nullable=False),
     Column("handled_at", DateTime(timezone=True), nullable=True),
+)
+
+
+# -- attendance (migration 0005) ------------------------------------------------------------------
+# Each participant's attendance per session day: from a check-in scan, or set by an operator,
+# whose word stands over any scan uploaded later. No foreign keys: attendance outlives a re-plan.
+attendance = Table(
+    "attendance",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("participant_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("present", Boolean, nullable=False),
+    Column("source", String(10), nullable=False),  # scan | operator
+    Column("recorded_by", String(64), nullable=False),  # the device token's id, or the operator's user id
+    Column("reason", String(200), nullable=True),  # the operator's
+    Column("scanned_at", DateTime(timezone=True), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("source IN ('scan', 'operator')", name="ck_attendance_source"),
+    Index("ix_attendance_participant", "participant_id"),
+)
+
+# Every valid scan taken, by the phone's nonce: an upload sent again finds its scans here.
+check_in_scans = Table(
+    "check_in_scans",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("device_id", String(64), nullable=False),
+    Column("session_id", Uuid, nullable=False),
+    Column("participant_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("scanned_at", DateTime(timezone=True), nullable=False),
+    Column("result", String(24), nullable=False),  # recorded | already_present | overruled_by_operator
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_check_in_scans_session", "session_id"),
+)
+
+session_closures = Table(
+    "session_closures",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, nullable=False),
+    Column("closed_by", String(64), nullable=False),
+    Column("closed_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who completed a closed session and who did not, as decided when it closed.
+session_outcomes = Table(
+    "session_outcomes",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("participant_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, nullable=False),
+    Column("days_attended", Integer, nullable=False),
+    Column("complete", Boolean, nullable=False),
+    Index("ix_session_outcomes_participant", "participant_id"),
 )

@@ -16,7 +16,7 @@ from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.pagination import SortOrder
 
 from ..domain.planning import PlannedSession
-from ..domain.plans import PlanChanges, PublishedSession
+from ..domain.plans import PlanChanges, PublishedSession, seats_of
 from .orm import (
     assignments, cooperatives, pins, plans, replan_requests, resource_person_days, session_cooperatives, sessions,
     substitutions,
@@ -65,23 +65,27 @@ class PlanRepository:
         return [self._published_session(row, teams[row["id"]]) for row in rows]
 
     @staticmethod
-    def _published_session(row: Any, cooperative_ids: list[uuid.UUID]) -> PublishedSession:
+    def _published_session(row: Any, seats: list[tuple[uuid.UUID, int]]) -> PublishedSession:
+        seats = sorted(seats)
         planned = PlannedSession(
             id=row["id"], programme_id=row["programme_id"], regency=row["regency"], number=row["number"],
             days=tuple(row["days"]), venue_id=row["venue_id"], resource_person_ids=tuple(row["resource_person_ids"]),
-            cooperative_ids=tuple(sorted(cooperative_ids)), participants=row["participants"],
+            cooperative_ids=tuple(cooperative for cooperative, _ in seats), participants=row["participants"],
             why=tuple(row["why"]), reasons=tuple((code, params) for code, params in row["reasons"]),
+            seats=tuple(seats),
         )
         return PublishedSession(planned=planned, version=row["version"], locked=row["locked"],
                                 closed=row["status"] == "closed")
 
-    def _cooperatives_of(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
-        found: dict[uuid.UUID, list[uuid.UUID]] = {session_id: [] for session_id in session_ids}
+    def _cooperatives_of(self, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[uuid.UUID, int]]]:
+        """Each session's (cooperative, its people seated there)."""
+        found: dict[uuid.UUID, list[tuple[uuid.UUID, int]]] = {session_id: [] for session_id in session_ids}
         if session_ids:
-            for session_id, cooperative_id in self._session.execute(
-                    select(session_cooperatives.c.session_id, session_cooperatives.c.cooperative_id)
+            for session_id, cooperative_id, participants in self._session.execute(
+                    select(session_cooperatives.c.session_id, session_cooperatives.c.cooperative_id,
+                           session_cooperatives.c.participants)
                     .where(session_cooperatives.c.session_id.in_(session_ids))):
-                found[session_id].append(cooperative_id)
+                found[session_id].append((cooperative_id, participants))
         return found
 
     def session(self, session_id: uuid.UUID, regency: str | None, *, lock: bool = False) -> PublishedSession | None:
@@ -114,12 +118,13 @@ class PlanRepository:
         for change in changes.rescheduled:
             self._session.execute(update(sessions).where(sessions.c.id == change.session.id).values(
                 version=versions[change.session.id], updated_at=at, **self._fields(change.session)))
-        changed_teams = [s.id for s in changes.scheduled] + [c.session.id for c in changes.rescheduled
-                                                             if "cooperatives" in c.changed]
+        changed_teams = {s.id for s in changes.scheduled} | {c.session.id for c in changes.rescheduled
+                                                              if {"cooperatives", "participants"} & set(c.changed)}
         if changed_teams:
-            self._session.execute(delete(session_cooperatives).where(session_cooperatives.c.session_id.in_(changed_teams)))
-            rows = [{"session_id": s.id, "cooperative_id": c} for s in new_sessions if s.id in set(changed_teams)
-                    for c in s.cooperative_ids]
+            self._session.execute(delete(session_cooperatives)
+                                  .where(session_cooperatives.c.session_id.in_(sorted(changed_teams))))
+            rows = [{"session_id": s.id, "cooperative_id": c, "participants": n}
+                    for s in new_sessions if s.id in changed_teams for c, n in seats_of(s)]
             if rows:
                 self._session.execute(insert(session_cooperatives), rows)
         if changes.moved:

@@ -31,6 +31,8 @@ class SchedulingParticipantRepository:
                     "cooperative_id": p.cooperative_id,
                     "status": p.status.value,
                     "registered_at": p.registered_at,
+                    "full_name": p.full_name,
+                    "position": p.position,
                 }
                 for p in new
             ],
@@ -47,6 +49,7 @@ class SchedulingParticipantRepository:
             statement = insert(participants)
             kept = {"regency": statement.excluded.regency, "position_group": statement.excluded.position_group,
                     "cooperative_id": statement.excluded.cooperative_id, "version": statement.excluded.version,
+                    "full_name": statement.excluded.full_name, "position": statement.excluded.position,
                     "updated_at": func.now()}
             if with_status:
                 kept["status"] = statement.excluded.status
@@ -56,7 +59,8 @@ class SchedulingParticipantRepository:
                 [{"participant_id": change.participant_id, "regency": change.regency,
                   "position_group": change.position_group, "cooperative_id": change.cooperative_id,
                   "status": (change.status or SchedulingStatus.WAITING).value,
-                  "registered_at": change.registered_at, "version": change.version} for change in chosen],
+                  "registered_at": change.registered_at, "version": change.version,
+                  "full_name": change.full_name, "position": change.position} for change in chosen],
             )
 
     def add_substitutions(self, links: list[tuple[uuid.UUID, uuid.UUID, str, datetime]]) -> None:
@@ -86,6 +90,8 @@ class SchedulingParticipantRepository:
             cooperative_id=row["cooperative_id"],
             registered_at=row["registered_at"],
             status=SchedulingStatus(row["status"]),
+            full_name=row["full_name"],
+            position=row["position"],
         )
 
     def members_by_cooperative(self, regency: str) -> dict[uuid.UUID, list[uuid.UUID]]:

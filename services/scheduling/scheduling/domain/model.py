@@ -22,11 +22,15 @@ class SchedulingParticipant:
     cooperative_id: uuid.UUID | None
     registered_at: datetime
     status: SchedulingStatus = SchedulingStatus.WAITING
+    # Printed on their invitation and the attendance sheet; None once erased.
+    full_name: str | None = None
+    position: str | None = None
 
 
 def enter_waiting_list(
     *, participant_id: uuid.UUID, regency: str, position_group: str,
     cooperative_id: uuid.UUID | None, registered_at: datetime,
+    full_name: str | None = None, position: str | None = None,
 ) -> SchedulingParticipant:
     """A newly registered participant waits for the planner to place their cooperative's team."""
     return SchedulingParticipant(
@@ -35,6 +39,8 @@ def enter_waiting_list(
         position_group=position_group,
         cooperative_id=cooperative_id,
         registered_at=registered_at,
+        full_name=full_name,
+        position=position,
     )
 
 
@@ -50,6 +56,8 @@ class ParticipantChange:
     registered_at: datetime
     version: int
     status: SchedulingStatus | None = None
+    full_name: str | None = None  # None once erased
+    position: str | None = None
 
 
 def newest(changes: Iterable[ParticipantChange]) -> list[ParticipantChange]:

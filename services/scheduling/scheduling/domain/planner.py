@@ -33,11 +33,15 @@ First planning, per regency:
      largest rooms left. k = lower bound first, then more until it fits.
    A local pass then moves or swaps whole kecamatan between sessions while that lowers the number
    of sessions mixing non-neighbours, within capacity.
-3. Sessions are ordered by their first kecamatan code and dated. Regencies take turns (one session
-   each per round, in code order) so that none starves of the province's shared resource persons;
-   a session takes the earliest start day, not before its predecessor's, on which a venue that
-   seats it is free and free resource persons cover the topics (greedy set cover: most topics
-   first, then the least used person, then id; redundant persons dropped).
+3. Sessions are ordered by their first kecamatan code and dated, regency after regency; a session
+   takes the earliest start day, not before its predecessor's, on which a venue that seats it is
+   free and free resource persons cover the topics (greedy set cover: most topics first, then the
+   least used person, then id; redundant persons dropped), so a regency dated later fills the days
+   the others left. The order shares the province's persons: small regencies first (at most a
+   quarter of the largest one's sessions), shortest first: they finish within days and take little;
+   then the others, longest first: the longest chains set the finish. On Jawa Timur this finishes
+   the province within a day of dating longest first alone, with the small regencies done in the
+   first week instead of the last (bench/README.md).
 4. Sessions are numbered in date order; a session's id is uuid5(programme id, number).
 
 Re-plan (``problem.previous``): the published plan stays, and only what a change touches moves.
@@ -319,64 +323,80 @@ def _pour(split: list[str], groups: dict[str, list[Team]], size: dict[str, int],
 
 
 def _fewer_mixed(bins: list[list[Team]], capacity: int, adjacency: _Adjacency) -> list[list[Team]]:
-    """Redistribute whole kecamatan between two sessions at a time while fewer sessions mix
-    non-neighbours (pieces of split kecamatan stay where they are, so splits never grow)."""
+    """Share out again the kecamatan of two sessions at a time while that lowers the number of
+    split kecamatan or of sessions mixing non-neighbours; never more splits, never over capacity."""
     bins = [list(teams) for teams in bins]
-
-    def mixed(districts: Iterable[str]) -> int:
-        return 0 if adjacency.connected(districts) else 1
-
-    for _ in range(4 * len(bins)):
-        holders: dict[str, set[int]] = defaultdict(set)
-        for i, teams in enumerate(bins):
-            for team in teams:
-                holders[team.district].add(i)
-        change = None
+    version = [0] * len(bins)
+    unimprovable: dict[tuple[int, int], tuple[int, int]] = {}  # pair -> versions when nothing helped
+    holders = _holders(bins)
+    for _ in range(6):
+        changed = False
         for i in range(len(bins)):
             for j in range(i + 1, len(bins)):
-                change = _repartition(bins[i], bins[j], i, j, holders, capacity, mixed)
-                if change:
-                    break
-            if change:
-                break
-        if change is None:
+                if not bins[i] or not bins[j] or unimprovable.get((i, j)) == (version[i], version[j]):
+                    continue
+                found = _repartition(bins[i], bins[j], i, j, holders, capacity, adjacency)
+                if found is None:
+                    unimprovable[(i, j)] = (version[i], version[j])
+                    continue
+                bins[i], bins[j] = found
+                version[i] += 1
+                version[j] += 1
+                holders = _holders(bins)
+                changed = True
+        if not changed:
             break
-        i, j, first, second = change
-        bins[i], bins[j] = first, second
-        bins = [teams for teams in bins if teams]
-    return [sorted(teams, key=_team_key) for teams in bins]
+    return [sorted(teams, key=_team_key) for teams in bins if teams]
+
+
+def _holders(bins: list[list[Team]]) -> dict[str, set[int]]:
+    held: dict[str, set[int]] = defaultdict(set)
+    for index, teams in enumerate(bins):
+        for team in teams:
+            held[team.district].add(index)
+    return held
 
 
 def _repartition(a: list[Team], b: list[Team], i: int, j: int, holders: dict[str, set[int]], capacity: int,
-                 mixed) -> tuple[int, int, list[Team], list[Team]] | None:
+                 adjacency: _Adjacency) -> tuple[list[Team], list[Team]] | None:
     """The best way to share two sessions' kecamatan groups between them: each group (a kecamatan's
     teams in one session) goes whole to either side, so no kecamatan gains a piece; two pieces of
-    one kecamatan on the same side merge, one split fewer. Better = (fewer splits, fewer mixed)."""
+    one kecamatan on the same side merge, one piece fewer (a split fewer if it had only those two).
+    Better = (fewer splits, fewer mixed sessions); None if nothing is better."""
+    districts_a, districts_b = {t.district for t in a}, {t.district for t in b}
+    shared = districts_a & districts_b
+    before = (0 if adjacency.connected(districts_a) else 1) + (0 if adjacency.connected(districts_b) else 1)
+    if before == 0 and not shared:
+        return None
     groups: dict[tuple[str, int], list[Team]] = defaultdict(list)
     for side, teams in ((0, a), (1, b)):
         for team in teams:
             groups[(team.district, side)].append(team)
     units = sorted(groups)
-    if len(units) > 12:  # 2^12 ways at most; sessions this fragmented are left as they are
+    if len(units) > 12:  # 2^11 ways at most; sessions this fragmented are left as they are
         return None
-    before = mixed({t.district for t in a}) + mixed({t.district for t in b})
-    size = {unit: sum(t.participants for t in groups[unit]) for unit in units}
+    size = [sum(t.participants for t in groups[u]) for u in units]
+    total = sum(size)
+    load_b = [0] * (1 << len(units))  # load of side b for each choice of units sent there
+    for mask in range(1, 1 << len(units)):
+        low = mask & -mask
+        load_b[mask] = load_b[mask ^ low] + size[low.bit_length() - 1]
+    whole_if_joined = {d for d in shared if holders[d] == {i, j}}
     best, best_cost = None, (0, before)
-    for mask in range(1 << len(units)):
-        to_a = [u for k, u in enumerate(units) if not mask >> k & 1]
-        to_b = [u for k, u in enumerate(units) if mask >> k & 1]
-        if sum(size[u] for u in to_a) > capacity or sum(size[u] for u in to_b) > capacity:
+    for mask in range(0, 1 << len(units), 2):  # unit 0 stays on side a: the mirror choice is the same
+        if load_b[mask] > capacity or total - load_b[mask] > capacity:
             continue
-        districts_a, districts_b = {d for d, _ in to_a}, {d for d, _ in to_b}
-        merged = sum(1 for d in districts_a ^ districts_b if (d, 0) in groups and (d, 1) in groups
-                     and holders[d] == {i, j})  # both pieces on one side: whole again
-        cost = (-merged, mixed(districts_a) + mixed(districts_b))
+        to_a = {units[k][0] for k in range(len(units)) if not mask >> k & 1}
+        to_b = {units[k][0] for k in range(len(units)) if mask >> k & 1}
+        cost = (-len(whole_if_joined - (to_a & to_b)),
+                (0 if adjacency.connected(to_a) else 1) + (0 if adjacency.connected(to_b) else 1))
         if cost < best_cost:
-            best, best_cost = (to_a, to_b), cost
+            best, best_cost = mask, cost
     if best is None:
         return None
-    to_a, to_b = best
-    return i, j, [t for u in to_a for t in groups[u]], [t for u in to_b for t in groups[u]]
+    side_of = {units[k]: best >> k & 1 for k in range(len(units))}
+    return ([t for u in units if not side_of[u] for t in groups[u]],
+            [t for u in units if side_of[u] for t in groups[u]])
 
 
 # -- days, venues and resource persons -------------------------------------------------------
@@ -541,6 +561,15 @@ class _Planner:
             count, people = self.district_teams[(team.regency, team.district)]
             self.district_teams[(team.regency, team.district)] = (count + 1, people + team.participants)
         self.sessions: list[_Session] = []
+        # kecamatan the published plan had split already: a split that is not a re-plan's doing
+        self.split_before: set[tuple[str, str]] = set()
+        if problem.previous is not None:
+            held: dict[tuple[str, str], set[uuid.UUID]] = defaultdict(set)
+            for old in problem.previous.sessions:
+                for cooperative in old.cooperative_ids:
+                    if cooperative in self.team:
+                        held[(old.regency, self.team[cooperative].district)].add(old.id)
+            self.split_before = {key for key, sessions in held.items() if len(sessions) > 1}
 
     # -- the whole run ---------------------------------------------------------------------
     def run(self) -> Plan:
@@ -578,7 +607,8 @@ class _Planner:
         self.unplaced.append(Unplaced(team.cooperative_id, reason, {**params, "participants": team.participants}))
 
     def _place_in_new_sessions(self, pieces: list[_Piece]) -> None:
-        """Pack what is left into new sessions, regency by regency, and date them taking turns."""
+        """Pack what is left into new sessions, regency by regency, and date them (see the module
+        docstring, step 3, for the order in which regencies are dated)."""
         queues: dict[str, list[_Session]] = {}
         for code, regency_pieces in sorted(self._placeable(pieces).items()):
             regency = self.regencies[code]
@@ -604,11 +634,17 @@ class _Planner:
                 queue.append(session)
             queues[code] = queue
         not_before = {code: self._after_last(code) for code in queues}
-        while any(queues.values()):
-            for code in sorted(queues):
-                if not queues[code]:
-                    continue
-                session, regency = queues[code].pop(0), self.regencies[code]
+        longest = max((len(queue) for queue in queues.values()), default=0)
+
+        def turn(code: str) -> tuple:
+            # Small regencies first, shortest first: they finish within days and take little of the
+            # shared persons; then the rest, longest first: the longest chains set the finish.
+            count = len(queues[code])
+            return (0, count, code) if 4 * count <= longest else (1, -count, code)
+
+        for code in sorted(queues, key=turn):
+            regency = self.regencies[code]
+            for session in queues[code]:
                 found = self.calendar.find(regency.programme, regency.venues, session.participants, not_before[code])
                 if found is None:
                     for cooperative, people in session.seats.items():
@@ -910,7 +946,8 @@ class _Explainer:
                 continue
             line = (f"Kecamatan {district}: {len(here)} dari {of_cooperatives} koperasi ({people} dari {total} "
                     f"peserta); sisanya di sesi {_join([str(n) for n in others])}.")
-            if not any(len(self.numbers_of[c]) > 1 for c, _ in here):  # else late members split it
+            by_packing = self.session.kept_from is None or (session.regency, district) in self.planner.split_before
+            if by_packing and not any(len(self.numbers_of[c]) > 1 for c, _ in here):  # else late members split it
                 line += " Kecamatan ini dibagi karena tidak muat utuh di sisa kursi tanpa menambah sesi."
             self.say(line, "district_part", {"district": district, "cooperatives": len(here),
                                              "of_cooperatives": of_cooperatives, "participants": people,
@@ -990,6 +1027,9 @@ class _Explainer:
         elif session.kept_from is not None and not moved:
             self.say(f"{_days_text(session.days)} di {venue_name}: tetap seperti rencana yang diterbitkan.",
                      "kept", when)
+        elif moved:
+            self.say(f"{_days_text(session.days)} di {venue_name}: hari kerja berikutnya ketika gedung dan "
+                     "narasumber tersedia.", "next_possible_day", when)
         else:
             self.say(f"{_days_text(session.days)} di {venue_name}: hari kerja paling awal ketika gedung dan "
                      "narasumber tersedia, tidak sebelum sesi sebelumnya (sesi diurutkan menurut kode kecamatan).",

@@ -62,8 +62,9 @@ def assign_participants(
     ``members``: each cooperative's participants, in the order they registered. ``previous``: the
     session each participant (or, for a replacement, the one they replaced) sat in. A cooperative
     in one session sits there whole. A cooperative a re-plan split keeps its members where they
-    were, and the others fill its sessions in date order, up to the number the planner put in each.
-    Members of a cooperative in no session (unplaced) get none.
+    were, and the others fill its sessions in date order, up to the number the planner seated
+    there (``PlannedSession.seats``; the session's head count where a plan gives none). Members of
+    a cooperative in no session (unplaced) get none.
     """
     ordered = sorted(sessions, key=lambda s: (s.days[0], s.number, s.id))
     sessions_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
@@ -71,32 +72,49 @@ def assign_participants(
         for cooperative in session.cooperative_ids:
             sessions_of[cooperative].append(session.id)
     room = {session.id: session.participants for session in sessions}
+    quota = {(session.id, cooperative): people for session in sessions for cooperative, people in session.seats}
+
+    def free(session: uuid.UUID, cooperative: uuid.UUID) -> bool:
+        return quota.get((session, cooperative), room[session]) > 0
+
+    def take(participant: uuid.UUID, session: uuid.UUID, cooperative: uuid.UUID) -> None:
+        seats[participant] = session
+        room[session] -= 1
+        if (session, cooperative) in quota:
+            quota[(session, cooperative)] -= 1
+
     seats: dict[uuid.UUID, uuid.UUID] = {}
     split = []
     for cooperative in sorted(sessions_of):
         held = sessions_of[cooperative]
         if len(held) == 1:
             for participant in members.get(cooperative, ()):
-                seats[participant] = held[0]
-                room[held[0]] -= 1
+                take(participant, held[0], cooperative)
         else:
             split.append(cooperative)
     # Everyone of a split team who may stay stays, before anyone else takes a seat.
-    newcomers: list[tuple[uuid.UUID, list[uuid.UUID]]] = []
+    newcomers: list[tuple[uuid.UUID, uuid.UUID]] = []
     for cooperative in split:
-        held = sessions_of[cooperative]
         for participant in members.get(cooperative, ()):
             was = previous.get(participant)
-            if was in held and room[was] > 0:
-                seats[participant] = was
-                room[was] -= 1
+            if was in sessions_of[cooperative] and free(was, cooperative):
+                take(participant, was, cooperative)
             else:
-                newcomers.append((participant, held))
-    for participant, held in newcomers:
-        target = next((session for session in held if room[session] > 0), held[-1])
-        seats[participant] = target
-        room[target] -= 1
+                newcomers.append((participant, cooperative))
+    for participant, cooperative in newcomers:
+        held = sessions_of[cooperative]
+        take(participant, next((s for s in held if free(s, cooperative)), held[-1]), cooperative)
     return seats
+
+
+def seats_of(session: PlannedSession) -> tuple[tuple[uuid.UUID, int], ...]:
+    """(cooperative, its people in the session): the planner's, or for a session of one cooperative
+    its head count."""
+    if session.seats or not session.cooperative_ids:
+        return session.seats
+    if len(session.cooperative_ids) == 1:
+        return ((session.cooperative_ids[0], session.participants),)
+    raise ValueError(f"session {session.id} holds several cooperatives but says nothing of their seats")
 
 
 # -- what a publication changes ------------------------------------------------------------------------
@@ -148,7 +166,7 @@ def session_differences(old: PlannedSession, new: PlannedSession) -> tuple[str, 
         ("venue", old.venue_id != new.venue_id),
         ("resource_persons", set(old.resource_person_ids) != set(new.resource_person_ids)),
         ("cooperatives", set(old.cooperative_ids) != set(new.cooperative_ids)),
-        ("participants", old.participants != new.participants),
+        ("participants", old.participants != new.participants or dict(seats_of(old)) != dict(seats_of(new))),
     )
     return tuple(name for name, differs in checks if differs)
 

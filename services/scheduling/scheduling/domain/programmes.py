@@ -99,8 +99,9 @@ class TrainingProgramme:
 
 PROGRAMME_FIELDS = ("title", "topics", "days_per_session", "window_start", "window_end", "min_attendance_days",
                     "neighbours")
-# What a published plan rests on: changing it would leave every session the wrong shape.
-STRUCTURE = frozenset({"topics", "days_per_session"})
+# What a published plan rests on: changing it would leave every session the wrong shape, or change
+# the completion rule participants were told (and certificates was sent in programme.published).
+STRUCTURE = frozenset({"topics", "days_per_session", "min_attendance_days"})
 # What a re-plan of a published programme must follow.
 PLANNING_INPUTS = frozenset({"window_start", "window_end", "neighbours"})
 

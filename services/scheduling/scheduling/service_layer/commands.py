@@ -5,7 +5,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from bimtek_shared.contracts.envelope import DISTRICT_CODE_PATTERN, REGENCY_CODE_PATTERN
 from bimtek_shared.contracts.errors import DomainError
@@ -132,3 +132,39 @@ class ListResourcePersons(ListPage):
 class ListSessions(ListPage):
     regency: str | None = Field(default=None, pattern=REGENCY_CODE_PATTERN)
     programme_id: uuid.UUID | None = None
+
+
+# -- check-ins and attendance ----------------------------------------------------------------------
+MAX_SCANS_PER_UPLOAD = 500
+NONCE_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+class Scan(Command):
+    nonce: str = Field(pattern=NONCE_PATTERN)
+    qr: str = Field(min_length=1, max_length=512)
+    scanned_at: AwareDatetime
+    session_id: uuid.UUID | None = None
+
+
+class CheckInUpload(Command):
+    scans: list[Scan] = Field(min_length=1, max_length=MAX_SCANS_PER_UPLOAD)
+
+
+class CheckInScope(Command):
+    """What the phone's device token covers, as the gateway read it (the regency is the caller's)."""
+
+    venue_id: uuid.UUID | None = None
+    session_id: uuid.UUID | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+class AttendanceByHand(Command):
+    day: date
+    present: bool
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class AttendanceSheetQuery(Command):
+    day: date | None = None  # None: today's if the session is on, else its first day
+    with_qr: bool = False

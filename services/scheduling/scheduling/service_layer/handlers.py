@@ -43,7 +43,7 @@ def record_imported_participants(uow: SchedulingUnitOfWork, events: list[EventEn
         uow.participants.add_all([
             model.enter_waiting_list(participant_id=p.participant_id, regency=event.regency,
                                      position_group=p.position_group, cooperative_id=p.cooperative_id,
-                                     registered_at=p.registered_at)
+                                     registered_at=p.registered_at, full_name=p.full_name, position=p.position)
             for event in fresh for p in ParticipantsImportedV1.model_validate(event.payload).participants
         ])
         plans.request_replans_in(uow, {event.regency for event in fresh})
@@ -59,6 +59,8 @@ def _waiting(event: EventEnvelope) -> model.SchedulingParticipant:
         position_group=payload.position_group,
         cooperative_id=payload.cooperative_id,
         registered_at=payload.registered_at,
+        full_name=payload.full_name,
+        position=payload.position,
     )
 
 
@@ -89,6 +91,8 @@ def _participant_change(event: EventEnvelope) -> model.ParticipantChange:
         participant_id=payload.participant_id, regency=event.regency, position_group=payload.position_group,
         cooperative_id=payload.cooperative_id, registered_at=payload.registered_at, version=payload.version,
         status=status,
+        # An erasure carries neither: what was kept of them goes.
+        full_name=getattr(payload, "full_name", None), position=getattr(payload, "position", None),
     )
 
 

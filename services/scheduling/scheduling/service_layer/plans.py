@@ -39,7 +39,7 @@ from ..adapters import calendar
 from ..domain import planner
 from ..domain.cooperatives import KnownCooperative
 from ..domain.planning import Plan, PlannedSession, PlanningProblem, Previous, Team
-from ..domain.plans import PlanChanges, PublishedSession, assign_participants, compare, fingerprint
+from ..domain.plans import PlanChanges, PublishedSession, assign_participants, compare, fingerprint, seats_of
 from ..domain.programmes import TrainingProgramme
 from .access import PLANNERS, READERS, listed_regency, require_role
 from .commands import ListSessions
@@ -119,7 +119,8 @@ def session_to_json(session: PlannedSession) -> dict[str, Any]:
             "number": session.number, "days": [d.isoformat() for d in session.days],
             "venue_id": str(session.venue_id), "resource_person_ids": [str(p) for p in session.resource_person_ids],
             "cooperative_ids": [str(c) for c in session.cooperative_ids], "participants": session.participants,
-            "why": list(session.why), "reasons": [[code, _jsonable(params)] for code, params in session.reasons]}
+            "why": list(session.why), "reasons": [[code, _jsonable(params)] for code, params in session.reasons],
+            "seats": [[str(c), n] for c, n in seats_of(session)]}
 
 
 def session_from_json(data: dict[str, Any]) -> PlannedSession:
@@ -129,6 +130,7 @@ def session_from_json(data: dict[str, Any]) -> PlannedSession:
         venue_id=uuid.UUID(data["venue_id"]), resource_person_ids=tuple(uuid.UUID(p) for p in data["resource_person_ids"]),
         cooperative_ids=tuple(uuid.UUID(c) for c in data["cooperative_ids"]), participants=data["participants"],
         why=tuple(data["why"]), reasons=tuple((code, params) for code, params in data["reasons"]),
+        seats=tuple((uuid.UUID(c), n) for c, n in data["seats"]),
     )
 
 
@@ -487,7 +489,8 @@ def _session_view(session: PlannedSession, names: _Names) -> dict[str, Any]:
         "number": session.number, "days": [d.isoformat() for d in session.days],
         "venue": {"id": str(session.venue_id), "name": names.venues.get(session.venue_id, "")},
         "resource_persons": [{"id": str(p), "name": names.persons.get(p, "")} for p in session.resource_person_ids],
-        "cooperatives": [names.cooperative(c) for c in session.cooperative_ids],
+        "cooperatives": sorted((names.cooperative(c) for c in session.cooperative_ids),
+                               key=lambda c: (c["district"] or "", c["name"] or "", c["id"])),
         "participants": session.participants,
         # Lines in Bahasa Indonesia; the same as codes with their parameters for other languages.
         "why": list(session.why),

@@ -4,6 +4,7 @@ from sqlalchemy.orm import Session
 
 from bimtek_shared.persistence.unit_of_work import UnitOfWork
 
+from ..adapters.attendance import AttendanceRepository
 from ..adapters.cooperatives import KnownCooperativeRepository
 from ..adapters.plans import PlanRepository
 from ..adapters.programmes import ProgrammeRepository, ResourcePersonRepository, VenueRepository
@@ -18,3 +19,4 @@ class SchedulingUnitOfWork(UnitOfWork):
         self.venues = VenueRepository(session)
         self.resource_persons = ResourcePersonRepository(session)
         self.plans = PlanRepository(session)
+        self.attendance = AttendanceRepository(session)

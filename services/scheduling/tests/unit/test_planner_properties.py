@@ -296,7 +296,8 @@ def test_a_venue_lost_for_a_day_moves_that_session_alone(problem, data):
     assert_only_these_moved(before, after, set(lost.cooperative_ids))
     moved_session = next((s for s in after.sessions if s.id == lost.id), None)
     if moved_session is not None:
-        assert moved_session.cooperative_ids == lost.cooperative_ids
+        # its teams stay together (teams the first plan could not place may join it: it has room)
+        assert set(lost.cooperative_ids) <= set(moved_session.cooperative_ids)
         assert day not in moved_session.days or moved_session.venue_id != lost.venue_id
         assert moved_session.days[0] >= lost.days[0], "moved to the next possible day, not earlier"
         assert any(code == "moved" for code, _ in moved_session.reasons)

@@ -1,0 +1,34 @@
+"""Attendance, closed sessions and completions as certificates keeps them from scheduling."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from .orm import attendance_days, closed_sessions, completions
+
+
+class CompletionRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def keep_attendance(self, rows: list[dict[str, Any]]) -> None:
+        """The newest word on each (session, participant, day) wins, whatever order events arrive in.
+        At most one row per key (one statement cannot touch a row twice)."""
+        if not rows:
+            return
+        statement = insert(attendance_days)
+        self._session.execute(statement.on_conflict_do_update(
+            index_elements=[attendance_days.c.session_id, attendance_days.c.participant_id, attendance_days.c.day],
+            set_={"present": statement.excluded.present, "recorded_at": statement.excluded.recorded_at},
+            where=attendance_days.c.recorded_at < statement.excluded.recorded_at), rows)
+
+    def add_closed_sessions(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._session.execute(insert(closed_sessions).on_conflict_do_nothing(), rows)
+
+    def add_completions(self, rows: list[dict[str, Any]]) -> None:
+        """A programme is completed once: a second completion of the same one changes nothing."""
+        if rows:
+            self._session.execute(insert(completions).on_conflict_do_nothing(), rows)
