@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 UNITS := shared services/registration services/scheduling services/certificates gateway
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: install up down status demo test test-unit test-integration lint bench clean
+.PHONY: install up down status demo test test-unit test-integration test-tools lint bench clean
 
 $(STAMP): constraints.txt requirements-dev.txt $(foreach u,$(UNITS),$(u)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,13 +34,21 @@ lint: install  ## architecture contracts, the event document, the deployment fil
 	$(BIN)/lint-imports .importlinter
 	bash deploy/check.sh
 
-test-unit: install  ## fast tests, no server needed
+# The certificate tests read PDFs back with real tools: pdftotext, pdftoppm and pdfinfo (poppler-utils)
+# and zbarimg (zbar-tools); the verification page is opened in Debian's headless chromium (test tools'
+# own browser downloads do not work here). Installed with apt where missing.
+test-tools:
+	@command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null && command -v pdfinfo >/dev/null \
+		&& command -v zbarimg >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils zbar-tools; }
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; }
+
+test-unit: install test-tools  ## fast tests, no server needed
 	$(PYTEST) -m "not integration" -q
 
-test-integration: install  ## against real RabbitMQ and PostgreSQL (private instances where servers are killed)
+test-integration: install test-tools  ## against real RabbitMQ and PostgreSQL (private instances where servers are killed)
 	$(PYTEST) -m integration -q
 
-test: lint  ## everything CI runs
+test: lint test-tools  ## everything CI runs
 	$(PYTEST) -q
 
 bench: install  ## benchmarks (bench/README.md); not part of `make test`

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg2
 
 import broker_baseline
+import certificate_rendering as certificates_phase
 import gateway_load
 import import_load
 import pipeline
@@ -507,6 +508,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         out += planner_phase.render(pl)
     if res.get("planner_error"):
         out += ["## The session planner: not measured", "", "```", res["planner_error"], "```", ""]
+    if c := res.get("certificates"):
+        out += certificates_phase.render(c)
+    if res.get("certificates_error"):
+        out += ["## Certificates: not measured", "", "```", res["certificates_error"], "```", ""]
     out += ["## Against the targets", ""]
     for line in res.get("verdicts", []):
         out.append(f"- {line}")
@@ -551,6 +556,8 @@ def verdicts(res: dict[str, Any]) -> list[str]:
         lines += import_load.verdicts(i)
     if pl := res.get("planner"):
         lines += planner_phase.verdicts(pl)
+    if c := res.get("certificates"):
+        lines += certificates_phase.verdicts(c)
     return lines
 
 
@@ -589,7 +596,7 @@ def print_summary(res: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes (a smoke test)")
-    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import,planner",
+    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import,planner,certificates",
                         help="comma-separated phases to run (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services during the first pipeline run and the highest-C RPC phase")
@@ -644,11 +651,18 @@ def main() -> int:
         except Exception:  # noqa: BLE001 - the other phases' results still stand
             res["planner_error"] = traceback.format_exc(limit=6)
             log(f"   planner phase failed:\n{res['planner_error']}")
-        if not phases - {"planner"}:
-            state_dir.rmdir()
-            write_results(res, stem, t_start)
-            log(f"results: {stem}.md and {stem}.json")
-            return 0
+    if "certificates" in phases:  # pure functions timed in this process too: no stack
+        log("9. certificates: renders per core against a plain page, sizes, a session PDF, a regency, the ZIP")
+        try:
+            res["certificates"] = certificates_phase.run_phase(quick=args.quick, wait_for_quiet=wait_for_quiet)
+        except Exception:  # noqa: BLE001 - the other phases' results still stand
+            res["certificates_error"] = traceback.format_exc(limit=6)
+            log(f"   certificates phase failed:\n{res['certificates_error']}")
+    if not phases - {"planner", "certificates"}:
+        state_dir.rmdir()
+        write_results(res, stem, t_start)
+        log(f"results: {stem}.md and {stem}.json")
+        return 0
 
     create_vhost()
     stack = make_stack(state_dir)

@@ -108,7 +108,8 @@ else
     fail "docker-compose config -q with $ENV_EXAMPLE"; say "$out"
 fi
 # Each secret is required (${VAR:?message}): without it, compose must refuse to start anything.
-SECRETS=(RABBITMQ_PASSWORD POSTGRES_PASSWORD NIK_ENCRYPTION_KEY NIK_LOOKUP_KEY JWT_PRIVATE_KEY QR_SIGNING_KEYS)
+SECRETS=(RABBITMQ_PASSWORD POSTGRES_PASSWORD NIK_ENCRYPTION_KEY NIK_LOOKUP_KEY JWT_PRIVATE_KEY QR_SIGNING_KEYS
+         CERTIFICATE_SIGNING_KEYS)
 unguarded=()
 for secret in "${SECRETS[@]}"; do
     grep -v "^${secret}=" "$ENV_EXAMPLE" >"$WITHOUT"
@@ -422,6 +423,8 @@ examples = {
     "NIK_LOOKUP_KEY": (svcs.get("registration") or {}).get("environment", {}).get("NIK_LOOKUP_KEY", ""),
     "JWT_PRIVATE_KEY": (svcs.get("gateway") or {}).get("environment", {}).get("JWT_PRIVATE_KEY", ""),
     "QR_SIGNING_KEYS": (svcs.get("scheduling") or {}).get("environment", {}).get("QR_SIGNING_KEYS", ""),
+    "CERTIFICATE_SIGNING_KEYS": (svcs.get("certificates") or {}).get("environment", {})
+    .get("CERTIFICATE_SIGNING_KEYS", ""),
 }
 for key, value in examples.items():
     body = "".join(line for line in value.splitlines() if line and not line.startswith("-----"))

@@ -23,6 +23,7 @@ from .routers import (
     cooperative_sessions, plan_previews, plans, programmes, resource_persons, sessions, venues,
 )
 from .routers import check_ins, invitations, session_attendance, session_closures
+from .routers import certificate_documents, certificates, public_certificates
 from .rpc import NamekoRpcClient
 from .settings import GatewaySettings
 
@@ -95,6 +96,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(check_ins.router)
     app.include_router(session_attendance.router)
     app.include_router(session_closures.router)
+    app.include_router(certificates.router)
+    app.include_router(certificate_documents.router)
+    app.include_router(public_certificates.router)
     # Outermost last: the request id exists before anything else runs, even a 413; CORS headers go on
     # every answer, 413 and 429 included; a limited or oversized request never reaches the
     # idempotency records.

@@ -97,6 +97,10 @@ ResourcePersonManager = Annotated[Caller, Depends(require_role(*MAY[Action.MANAG
 ResourcePersonReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_RESOURCE_PERSONS]))]
 InvitationReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_INVITATIONS]))]
 AttendanceKeeper = Annotated[Caller, Depends(require_role(*MAY[Action.KEEP_ATTENDANCE]))]
+CertificateDownloader = Annotated[Caller, Depends(require_role(*MAY[Action.DOWNLOAD_CERTIFICATES]))]
+SessionCertificatePrinter = Annotated[Caller, Depends(require_role(*MAY[Action.PRINT_SESSION_CERTIFICATES]))]
+CertificateReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_CERTIFICATES]))]
+CertificateRevoker = Annotated[Caller, Depends(require_role(*MAY[Action.REVOKE_CERTIFICATES]))]
 
 
 async def get_check_in_device(

@@ -73,6 +73,10 @@ class Action(str, Enum):
     READ_RESOURCE_PERSONS = "read_resource_persons"
     READ_INVITATIONS = "read_invitations"  # a participant's own, or their regency's staff
     KEEP_ATTENDANCE = "keep_attendance"  # set attendance by hand, close sessions
+    DOWNLOAD_CERTIFICATES = "download_certificates"  # PDFs and archives: staff, a cooperative's own, one's own
+    PRINT_SESSION_CERTIFICATES = "print_session_certificates"  # a session's merged printable PDF
+    READ_CERTIFICATES = "read_certificates"  # one with its history (anyone may verify one publicly)
+    REVOKE_CERTIFICATES = "revoke_certificates"
 
 
 # Who may do what. The caller's scope applies on top: a province administrator acts on every
@@ -106,6 +110,12 @@ MAY: dict[Action, frozenset[Role]] = {
     Action.READ_INVITATIONS: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR, Role.TRAINER,
                                         Role.PARTICIPANT}),
     Action.KEEP_ATTENDANCE: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR}),
+    # The certificates service narrows a cooperative operator to its cooperative, a participant to themself.
+    Action.DOWNLOAD_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR,
+                                             Role.COOPERATIVE_OPERATOR, Role.PARTICIPANT}),
+    Action.PRINT_SESSION_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR}),
+    Action.READ_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR, Role.TRAINER}),
+    Action.REVOKE_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN}),
 }
 
 # The roles a user administrator may give: only a province administrator makes another.

@@ -125,13 +125,20 @@ class System:
         cls, *, state_dir: Path, amqp_uri: str, postgres_url: str, database_prefix: str,
         extra_env: dict[str, str] | None = None,
     ) -> "System":
+        ports = {unit.name: free_port() for unit in UNITS}
         stack = LocalStack(
             state_dir=state_dir,
             amqp_uri=amqp_uri,
             postgres_url=postgres_url.rstrip("/"),
             database_prefix=database_prefix,
-            ports={unit.name: free_port() for unit in UNITS},
+            ports=ports,
             extra_env={
+                # Certificates' QR codes and verification links point at this stack's gateway.
+                "CERTIFICATE_PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",
+                # Who signs every regency's certificates here (test_certificate_downloads.py reads them).
+                "CERTIFICATE_SIGNATORIES": json.dumps({"*": [
+                    {"name": "Dr. H. Ahmad Fauzi, M.Si.", "title": "Kepala Dinas Koperasi dan Usaha Mikro",
+                     "employee_number": "19700101 199503 1 001"}]}),
                 "RETRY_DELAYS_MS": json.dumps(RETRY_DELAYS_MS),
                 "RPC_TIMEOUT_SECONDS": str(RPC_TIMEOUT_SECONDS),
                 "ENVIRONMENT": "development",
@@ -291,6 +298,23 @@ class System:
         return self.event_ids_of(participant_ids)
 
     # -- registering participants -----------------------------------------------------------
+    def publish_as(self, producer: str, events: list[Any]) -> None:
+        """Publish event envelopes to ``<producer>.events`` as that service's outbox relay does
+        (confirmed, the event id as message id): a fact another service would have announced."""
+        from bimtek_shared.messaging.publisher import ConfirmingPublisher, Outcome, OutgoingMessage
+        from bimtek_shared.messaging.topology import events_exchange
+
+        publisher = ConfirmingPublisher(self.stack.amqp_uri)
+        try:
+            outcomes = publisher.publish_batch([
+                OutgoingMessage(key=index, exchange=events_exchange(producer).name, routing_key=event.type,
+                                body=json.dumps(event.to_dict(), separators=(",", ":")),
+                                message_id=str(event.event_id), correlation_id=event.correlation_id)
+                for index, event in enumerate(events)])
+        finally:
+            publisher.close()
+        assert set(outcomes.values()) == {Outcome.CONFIRMED}, outcomes
+
     def register_via_api(self, n: int, workers: int = 6) -> list[str]:
         """Register ``n`` participants through the gateway, concurrently; returns their ids."""
         def one(_: int) -> str:

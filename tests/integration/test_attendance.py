@@ -225,6 +225,17 @@ def test_an_operator_sets_days_by_hand_and_closing_completes_only_those_present_
 
     assert wait_until(completions, 60, message="certificates never recorded the completions") \
         == set(regency.teams[0][:2])
+    # Each completion got its certificate, and scheduling noted its number beside the outcome.
+
+    def numbered() -> list[tuple] | None:
+        rows = system.query("scheduling", "SELECT certificate_number, certificate_status FROM session_outcomes "
+                                          "WHERE session_id = %s AND complete ORDER BY certificate_number", (session,))
+        return rows if len(rows) == 2 and all(number for number, _ in rows) else None
+
+    issued = system.query("certificates", "SELECT number FROM certificates WHERE session_id = %s ORDER BY number",
+                          (session,))
+    assert wait_until(numbered, 60, message="scheduling never noted the certificates") == \
+        [(number, "valid") for (number,) in issued]
     qr = regency.invitation(latecomer)["qr"]
     _, phone = regency.phone(session_id=session)
     assert results(regency.upload(phone, [scan(qr, at(second, 15))])) == ["session_closed"]

@@ -11,11 +11,13 @@ of another cooperative inside Jombang itself.
 """
 from __future__ import annotations
 
+import io
 import secrets
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -27,6 +29,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from bimtek_gateway.app import create_app
 from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
 from bimtek_gateway.settings import GatewaySettings
+from bimtek_shared.contracts.envelope import new_event
 from tests.integration.harness import REGENCY, System, participant_body, wait_until
 
 pytestmark = pytest.mark.integration
@@ -58,6 +61,8 @@ class TenantA:
     resource_person_id: str = ""
     session_day: str = ""  # the first day of that session
     qr: str = ""  # the QR code of A's participant's invitation
+    certificate_id: str = ""  # the certificate of A's participant for that programme
+    certificate_public_id: str = ""  # the random part of its public verification address
     ids: set[str] = field(default_factory=set)  # every id of A's objects, for the lists
 
     def snapshot(self, system: System) -> dict[str, Any]:
@@ -73,6 +78,8 @@ class TenantA:
                                   "WHERE regency = %s ORDER BY id", (REGENCY_A,)),
             "device_tokens": system.query("gateway", "SELECT id, label, revoked_at FROM device_tokens "
                                           "WHERE regency = %s ORDER BY id", (REGENCY_A,)),
+            "certificates": system.query("certificates", "SELECT id, status, version FROM certificates "
+                                         "WHERE regency = %s ORDER BY id", (REGENCY_A,)),
             "programmes": system.query("scheduling", "SELECT id, title, version FROM programmes WHERE regency = %s "
                                        "ORDER BY id", (REGENCY_A,)),
             "venues": system.query("scheduling", "SELECT id, name, capacity, version FROM venues WHERE regency = %s "
@@ -101,8 +108,10 @@ class TenantA:
 # reference: official data shared by every tenant; credentials: takes no bearer token at all;
 # check_in: for check-in phones only, answered scan by scan (another regency's phone gets A's scans
 # back refused, people get 403).
-READ, LIST, WRITE, STATISTICS, REFERENCE, CREDENTIALS, CHECK_IN = (
-    "read", "list", "write", "statistics", "reference", "credentials", "check_in")
+# archive: a ZIP of certificates, scoped by query parameters to one of A's cooperatives, sessions
+# or kecamatan (outsiders get a refusal or an archive without entries).
+READ, LIST, WRITE, STATISTICS, REFERENCE, CREDENTIALS, CHECK_IN, ARCHIVE = (
+    "read", "list", "write", "statistics", "reference", "credentials", "check_in", "archive")
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,18 @@ ROUTES: dict[tuple[str, str], Check] = {
         WRITE, body=lambda a: {"day": a.session_day, "present": True, "reason": "uji matriks"}),
     ("GET", f"{API}/sessions/{{session_id}}/attendance-sheet.pdf"): Check(READ),
     ("POST", f"{API}/sessions/{{session_id}}/closure"): Check(WRITE),
+    ("GET", f"{API}/certificates"): Check(LIST),
+    ("GET", f"{API}/certificates/{{certificate_id}}"): Check(READ),
+    ("POST", f"{API}/certificates/{{certificate_id}}/revocation"): Check(
+        WRITE, body=lambda a: {"reason": "uji matriks tenant"}),
+    ("GET", f"{API}/certificates/{{certificate_id}}/document"): Check(READ),
+    ("GET", f"{API}/certificate-archives"): Check(
+        ARCHIVE, why="a ZIP of A's cooperative, session or kecamatan: refused, or without a single entry"),
+    ("GET", f"{API}/sessions/{{session_id}}/certificates.pdf"): Check(READ),
+    # Public verification: no bearer at all; whoever holds a certificate's random address may see it.
+    ("GET", f"{API}/public/certificates/{{public_id}}"): Check(CREDENTIALS, why="public: the address is the key"),
+    ("GET", f"{API}/public/certificates/{{public_id}}/page"): Check(CREDENTIALS, why="public: the address is the key"),
+    ("GET", f"{API}/public/certificate-keys"): Check(CREDENTIALS, why="public keys, published for everyone"),
     ("GET", f"{API}/regions/regencies"): Check(REFERENCE, why="official region names and codes, no tenant's data"),
     ("GET", f"{API}/regions/regencies/{{code}}/districts"): Check(REFERENCE, why="official region names and codes"),
     ("GET", f"{API}/regions/districts/{{code}}/villages"): Check(
@@ -240,6 +261,8 @@ PATH_VALUES: dict[str, Callable[[TenantA], str]] = {
     "session_id": lambda a: a.session_id,
     "resource_person_id": lambda a: a.resource_person_id,
     "code": lambda a: REGENCY_A,
+    "certificate_id": lambda a: a.certificate_id,
+    "public_id": lambda a: a.certificate_public_id,
 }
 
 # Fields a client must never set, whatever the resource: the server decides them.
@@ -346,12 +369,28 @@ def tenant_a(system: System, settings: GatewaySettings) -> TenantA:
     a = TenantA(cooperative_id=cooperative, participant_id=participant.json()["id"], job_id=job_id,
                 user_id=user.json()["id"], device_token_id=device.json()["id"], other_cooperative_id=other_cooperative)
     _plan_in_a(system, settings, a)
+    a.certificate_id, a.certificate_public_id = _certificate_in_a(system, a)
     a.ids = {a.cooperative_id, a.participant_id, a.job_id, a.user_id, a.device_token_id, a.programme_id, a.venue_id,
-             a.session_id}
+             a.session_id, a.certificate_id}
     a.ids |= {row[0] for row in system.query("registration", "SELECT participant_id::text FROM import_rows "
                                              "WHERE job_id = %s AND participant_id IS NOT NULL", (job_id,))}
     assert outcome["done"] == 2, outcome
     return a
+
+
+def _certificate_in_a(system: System, a: TenantA) -> tuple[str, str]:
+    """A's participant completes A's programme (announced as scheduling announces it when the
+    session closes, without waiting for its days) and certificates issues the certificate."""
+    system.publish_as("scheduling", [new_event("participant.completed", {
+        "participant_id": a.participant_id, "session_id": a.session_id, "programme_id": a.programme_id,
+        "programme_title": "Bimtek uji matriks", "session_days": [a.session_day], "days_attended": 1,
+        "min_attendance_days": 1, "jp_total": 8, "completed_at": datetime.now(timezone.utc).isoformat()},
+        regency=REGENCY_A, correlation_id="tenant-matrix")])
+    rows = wait_until(lambda: system.query("certificates", "SELECT id::text, public_id FROM certificates "
+                                           "WHERE participant_id = %s AND programme_id = %s",
+                                           (a.participant_id, a.programme_id)),
+                      timeout=60, message="certificates never issued regency A's certificate")
+    return rows[0]
 
 
 def _plan_in_a(system: System, settings: GatewaySettings, a: TenantA) -> None:
@@ -480,6 +519,17 @@ def verdicts(api: httpx.Client, check: Check, method: str, url: str, outsider: O
                 problems.append(f"{who} {params}: regency A's figures")
             elif answer.status_code not in REFUSED | {200}:
                 problems.append(f"{who} {params}: {answer.status_code}, want 200 for its own regency, or 403/422")
+        return problems
+    if check.kind == ARCHIVE:
+        problems = []
+        for params in ({"cooperative_id": a.cooperative_id}, {"session_id": a.session_id},
+                       {"district": f"{REGENCY_A}.09"}):
+            answer = api.request(method, url, params=params, headers=outsider.headers)
+            if answer.status_code == 200:
+                if entries := zipfile.ZipFile(io.BytesIO(answer.content)).namelist():
+                    problems.append(f"{who} {params}: an archive of {len(entries)} of regency A's certificates")
+            elif answer.status_code not in REFUSED:
+                problems.append(f"{who} {params}: {answer.status_code}, want a ZIP without entries, or 403/404/422")
         return problems
     if check.kind == REFERENCE:
         answer = api.request(method, url, headers=outsider.headers)

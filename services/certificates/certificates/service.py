@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
-from bimtek_shared.nameko_ext import CallerProvider, Database, Observability, event_consumer, rpc
+from nameko.dependency_providers import Config
+
+from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, rpc
 
 from .adapters.orm import metadata
-from .service_layer import completions, handlers, training
+from .service_layer import completions, downloads, handlers, issuing, training
 from .service_layer.unit_of_work import CertificatesUnitOfWork
 
 
@@ -16,6 +18,8 @@ class CertificatesService:
     uow = Database(metadata, CertificatesUnitOfWork)
     caller = CallerProvider()
     observability = Observability()
+    cpu = CpuPool()  # certificate PDFs, off the eventlet hub
+    config = Config()
 
     @event_consumer("participant.registered")
     def handle_participant_registered(self, events: list[EventEnvelope]) -> int:
@@ -75,3 +79,42 @@ class CertificatesService:
     @rpc(expected_exceptions=DomainError)
     def get_roster_entry(self, participant_id: str) -> dict:
         return handlers.get_roster_entry(self.uow, self.caller, participant_id)
+
+    # Certificates: the public verification (no caller: anyone holding the address), and staff's view.
+    @rpc(expected_exceptions=DomainError)
+    def verify_certificate(self, public_id: str) -> dict:
+        return issuing.verify_public(self.uow, public_id)
+
+    @rpc
+    def certificate_keys(self) -> dict:
+        return issuing.certificate_keys(self.uow)
+
+    @rpc(expected_exceptions=DomainError)
+    def get_certificate(self, certificate_id: str) -> dict:
+        return issuing.get_certificate(self.uow, self.caller, certificate_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def revoke_certificate(self, certificate_id: str, reason: str) -> dict:
+        return issuing.revoke(self.uow, self.caller, certificate_id, reason)
+
+    @rpc(expected_exceptions=DomainError)
+    def list_certificate_records(self, query: dict) -> dict:
+        return issuing.list_certificates_page(self.uow, self.caller, query)
+
+    # Certificates as PDFs, rendered on demand in the CPU pool (service_layer/downloads.py).
+    @rpc(expected_exceptions=DomainError)
+    def list_certificates(self, query: dict) -> dict:
+        return downloads.list_certificates(self.uow, self.caller, query)
+
+    @rpc(expected_exceptions=DomainError)
+    def render_certificates(self, certificate_ids: list[str], print_names: dict) -> dict:
+        return downloads.render_certificate_files(self.uow, self.caller, self.cpu.run, self._signatories(),
+                                                  certificate_ids, print_names)
+
+    @rpc(expected_exceptions=DomainError)
+    def render_session_certificates(self, session_id: str, print_names: dict) -> dict:
+        return downloads.render_session_file(self.uow, self.caller, self.cpu.run, self._signatories(), session_id,
+                                             print_names)
+
+    def _signatories(self) -> dict:
+        return downloads.parse_signatories(self.config.get("CERTIFICATE_SIGNATORIES"))

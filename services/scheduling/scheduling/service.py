@@ -9,7 +9,7 @@ from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observab
 
 from .adapters.invitation_tokens import InvitationSigner
 from .adapters.orm import metadata
-from .service_layer import attendance, handlers, plans, programmes
+from .service_layer import attendance, certificates, handlers, plans, programmes
 from .service_layer.commands import (
     ListProgrammes, ListResourcePersons, ListSessions, ListVenues, NewProgramme, NewResourcePerson, NewVenue,
     ProgrammeChanges, ResourcePersonChanges, VenueChanges, parse_command,
@@ -52,6 +52,19 @@ class SchedulingService:
     @event_consumer("participant.updated")
     def handle_participant_updated(self, events: list[EventEnvelope]) -> int:
         return handlers.record_participant_changes(self.uow, events, consumer="scheduling.handle_participant_updated")
+
+    # Which completion got which certificate (certificates' events), beside its session outcome.
+    @event_consumer("certificate.issued")
+    def handle_certificate_issued(self, events: list[EventEnvelope]) -> int:
+        return certificates.record_certificates(self.uow, events, consumer="scheduling.handle_certificate_issued")
+
+    @event_consumer("certificate.reissued")
+    def handle_certificate_reissued(self, events: list[EventEnvelope]) -> int:
+        return certificates.record_certificates(self.uow, events, consumer="scheduling.handle_certificate_reissued")
+
+    @event_consumer("certificate.revoked")
+    def handle_certificate_revoked(self, events: list[EventEnvelope]) -> int:
+        return certificates.record_certificates(self.uow, events, consumer="scheduling.handle_certificate_revoked")
 
     @event_consumer("participant.withdrawn")
     def handle_participant_withdrawn(self, events: list[EventEnvelope]) -> int:

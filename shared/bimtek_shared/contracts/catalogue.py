@@ -320,5 +320,44 @@ CATALOGUE = EventCatalogue(
             consumers=(Subscription("certificates", "handle_participant_completed"),),
             ordered_by="participant_id",
         ),
+        EventSpec(
+            type="certificate.issued",
+            version=1,
+            producer="certificates",
+            payload_model=events.CertificateIssuedV1,
+            description=(
+                "A certificate was issued, in the transaction that recorded the participant's completion: exactly "
+                "one per participant and programme. Signed with Ed25519 (key id in the verification answer); its "
+                "`public_id` is the random part of its public verification address. Scheduling notes the number "
+                "beside the participant's session outcome."
+            ),
+            consumers=(Subscription("scheduling", "handle_certificate_issued"),),
+            ordered_by="participant_id",
+        ),
+        EventSpec(
+            type="certificate.reissued",
+            version=1,
+            producer="certificates",
+            payload_model=events.CertificateReissuedV1,
+            description=(
+                "A certificate's printed name or position was corrected (`participant.updated`): a new version "
+                "with the same number and a new `public_id`; the version it `replaces` is superseded and its "
+                "address now points to this one."
+            ),
+            consumers=(Subscription("scheduling", "handle_certificate_reissued"),),
+            ordered_by="participant_id",
+        ),
+        EventSpec(
+            type="certificate.revoked",
+            version=1,
+            producer="certificates",
+            payload_model=events.CertificateRevokedV1,
+            description=(
+                "An authorised officer (regency or province administrator) revoked a certificate; the reason is "
+                "kept in the certificate's history and shown on its verification page."
+            ),
+            consumers=(Subscription("scheduling", "handle_certificate_revoked"),),
+            ordered_by="participant_id",
+        ),
     ]
 )

@@ -225,6 +225,19 @@ ERRORS: dict[str, ErrorSpec] = {
         409, "Sesi ini belum selesai: sesi dapat ditutup mulai hari terakhirnya ({last_day}).",
         "This session is not over yet: it can be closed from its last day ({last_day}) on.",
     ),
+    "certificate_not_found": ErrorSpec(404, "Sertifikat tidak ditemukan.", "Certificate not found."),
+    "certificate_not_valid": ErrorSpec(
+        409, "Sertifikat ini tidak berlaku lagi ({status}) dan tidak dapat dicabut.",
+        "This certificate is no longer valid ({status}) and cannot be revoked.",
+    ),
+    "certificate_not_printable": ErrorSpec(
+        409, "Sertifikat ini tidak dapat dicetak ({status}).",
+        "This certificate cannot be printed ({status}).",
+    ),
+    "certificate_archive_scope": ErrorSpec(
+        422, "Sebutkan tepat satu dari cooperative_id, district atau session_id.",
+        "Name exactly one of cooperative_id, district or session_id.",
+    ),
 }
 
 
@@ -256,6 +269,9 @@ PHRASES: dict[str, tuple[str, str]] = {
     # Why a cooperative cannot move to a session.
     "session_full": ("sesi itu tidak lagi mempunyai tempat duduk untuk seluruh timnya",
                      "that session has no room left for its whole team"),
+    # A certificate's status.
+    "revoked": ("dicabut", "revoked"),
+    "superseded": ("diganti versi baru", "superseded"),
 }
 
 

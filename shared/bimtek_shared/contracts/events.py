@@ -253,3 +253,37 @@ class ParticipantCompletedV1(Payload):
     min_attendance_days: int = Field(ge=1)
     jp_total: int = Field(ge=1, description="Jam pelajaran (JP) of the programme's curriculum")
     completed_at: datetime
+
+
+class CertificateIssuedV1(Payload):
+    """A certificate was issued for a completion: ids and its number only (the verification
+    endpoint shows the rest to whoever holds its public id)."""
+
+    certificate_id: uuid.UUID
+    public_id: str = Field(min_length=22, max_length=32, description="The random id in its verification address")
+    number: str = Field(min_length=1, max_length=100)
+    version: int = Field(ge=1)
+    participant_id: uuid.UUID
+    programme_id: uuid.UUID
+    session_id: uuid.UUID
+    issued_at: datetime
+
+
+class CertificateReissuedV1(CertificateIssuedV1):
+    """A correction (the printed name or position) gave a certificate a new version: the same
+    number, a new public id; the version it ``replaces`` is superseded."""
+
+    replaces: uuid.UUID
+
+
+class CertificateRevokedV1(Payload):
+    """An authorised officer revoked a certificate (the reason stays in certificates' history)."""
+
+    certificate_id: uuid.UUID
+    public_id: str = Field(min_length=22, max_length=32)
+    number: str = Field(min_length=1, max_length=100)
+    version: int = Field(ge=1)
+    participant_id: uuid.UUID
+    programme_id: uuid.UUID
+    revoked_by: str = Field(min_length=1, max_length=64, description="The officer's user id")
+    revoked_at: datetime

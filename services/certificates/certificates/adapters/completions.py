@@ -28,7 +28,14 @@ class CompletionRepository:
         if rows:
             self._session.execute(insert(closed_sessions).on_conflict_do_nothing(), rows)
 
-    def add_completions(self, rows: list[dict[str, Any]]) -> None:
-        """A programme is completed once: a second completion of the same one changes nothing."""
-        if rows:
-            self._session.execute(insert(completions).on_conflict_do_nothing(), rows)
+    def add_completions(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A programme is completed once: a second completion of the same one changes nothing.
+        Returns the rows that were new (a concurrent duplicate waits for the first to commit and
+        then is not new): exactly those get a certificate."""
+        if not rows:
+            return []
+        kept = self._session.execute(
+            insert(completions).on_conflict_do_nothing().returning(completions.c.participant_id,
+                                                                   completions.c.programme_id), rows)
+        fresh = {(row.participant_id, row.programme_id) for row in kept}
+        return [row for row in rows if (row["participant_id"], row["programme_id"]) in fresh]

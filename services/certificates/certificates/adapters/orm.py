@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Column, Date, DateTime, Integer, MetaData, String, Table, Uuid, func
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Integer, MetaData, String, Table, UniqueConstraint,
+    Uuid, func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from bimtek_shared.persistence.messaging_tables import define_messaging_tables
@@ -98,4 +101,63 @@ completions = Table(
     Column("days_attended", Integer, nullable=False),
     Column("jp_total", Integer, nullable=False),
     Column("completed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# Certificates (migration 0005): one per participant and programme, versioned by re-issues.
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("public_id", String(32), nullable=False, unique=True),  # >= 128 random bits, in the QR address
+    Column("number", String(100), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("participant_id", Uuid, nullable=False),
+    Column("programme_id", Uuid, nullable=False),
+    Column("session_id", Uuid, nullable=False),
+    Column("cooperative_id", Uuid, nullable=True),
+    Column("position_group", String(10), nullable=False),
+    Column("regency", String(5), nullable=False, index=True),
+    Column("programme_title", String(200), nullable=False),
+    Column("session_days", ARRAY(Date), nullable=False),
+    Column("days_attended", Integer, nullable=False),
+    Column("jp_total", Integer, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    # What the document prints of the person; withdrawn (NULL) once they are erased. Not signed.
+    Column("printed_name", String(200), nullable=True),
+    Column("printed_position", String(40), nullable=True),
+    Column("key_id", Integer, nullable=False),
+    Column("signature", String(100), nullable=False),  # base64url Ed25519 over the canonical data
+    Column("status", String(10), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_reason", String(500), nullable=True),
+    Column("revoked_by", String(64), nullable=True),
+    Column("superseded_by", Uuid, nullable=True),
+    Column("replaces", Uuid, nullable=True),
+    UniqueConstraint("participant_id", "programme_id", "version", name="uq_certificates_participant_programme"),
+)
+
+# The last sequence number given per (regency, programme, year): bumped with UPDATE ... RETURNING
+# in the issuing transaction, so concurrent issuers queue on the row and numbers have no gaps.
+certificate_counters = Table(
+    "certificate_counters",
+    metadata,
+    Column("regency", String(5), primary_key=True),
+    Column("programme_id", Uuid, primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last_sequence", Integer, nullable=False),
+)
+
+# What happened to each certificate, with who and why: issued, revoked, superseded, erased.
+certificate_history = Table(
+    "certificate_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("certificate_id", Uuid, nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("actor", String(64), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -5,11 +5,11 @@ on the registration service being up. Registration's changes keep it current (th
 wins): a new name or position, a withdrawal, and an erasure, which leaves a tombstone without name
 or position (so that a late ``participant.registered`` brings nothing back).
 
-The rule for certificates, once they are issued (not built yet): a certificate's proof is its
-number, the participant id, the training and the signature over them, never the name. The name is
-printed on it and kept beside it only while the roster has it; when the person is erased it goes
-too, and verifying the certificate still answers "genuine, issued to participant <id> of
-cooperative <id>, for <training>", without the erased personal fields.
+The rule for certificates (``certificates.py``): a certificate's proof is its number, the
+participant id, the training and the signature over them, never the name. The name is printed on
+it and kept beside it until the person is erased; then it goes too, and verifying the certificate
+still answers "genuine, issued to participant <id> of cooperative <id>, for <training>", without
+the erased personal fields.
 """
 from __future__ import annotations
 

@@ -1,12 +1,14 @@
 """What certificates keeps of scheduling's attendance: the days attended, closed sessions and, above
-all, who completed a programme (``participant.completed``), which a certificate will state. Each
-event takes effect once (``apply_once``); a completion is kept once per participant and programme."""
+all, who completed a programme (``participant.completed``), which a certificate states. Each
+event takes effect once (``apply_once``); a completion is kept once per participant and programme,
+and a new one is issued its certificate in the same transaction."""
 from __future__ import annotations
 
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import AttendanceRecordedV1, ParticipantCompletedV1, SessionClosedV1
 from bimtek_shared.persistence.unit_of_work import apply_once
 
+from .issuing import issue_for_completions
 from .unit_of_work import CertificatesUnitOfWork
 
 
@@ -49,6 +51,7 @@ def record_completions(uow: CertificatesUnitOfWork, events: list[EventEnvelope],
                 "programme_title": payload.programme_title, "session_days": payload.session_days,
                 "days_attended": payload.days_attended, "jp_total": payload.jp_total,
                 "completed_at": payload.completed_at})
-        uow.completions.add_completions(list(rows.values()))
+        # In key order, so concurrent batches lock the same rows in the same order.
+        issue_for_completions(uow, uow.completions.add_completions([rows[key] for key in sorted(rows)]))
 
     return apply_once(uow, events, consumer, keep)

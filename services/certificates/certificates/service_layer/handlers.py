@@ -13,6 +13,7 @@ from bimtek_shared.contracts.events import (
 from bimtek_shared.persistence.unit_of_work import apply_once
 
 from ..domain.model import RosterEntry, RosterStatus, newest
+from .issuing import follow_roster_changes, summary
 from .unit_of_work import CertificatesUnitOfWork
 
 
@@ -20,7 +21,9 @@ def record_roster_entries(uow: CertificatesUnitOfWork, events: list[EventEnvelop
     """Keep the names certificates will print; returns how many participants were new."""
 
     def add(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        uow.roster.add_all([_roster_entry(event) for event in fresh])
+        entries = [_roster_entry(event) for event in fresh]
+        uow.roster.add_all(entries)
+        follow_roster_changes(uow, {entry.participant_id for entry in entries})  # a completion that came first
 
     return apply_once(uow, events, consumer, add)
 
@@ -30,11 +33,13 @@ def record_imported_roster_entries(uow: CertificatesUnitOfWork, events: list[Eve
     returns how many events were new."""
 
     def add(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        uow.roster.add_all([
+        entries = [
             RosterEntry(participant_id=p.participant_id, regency=event.regency, full_name=p.full_name,
                         position_group=p.position_group, position=p.position, cooperative_id=p.cooperative_id)
             for event in fresh for p in ParticipantsImportedV1.model_validate(event.payload).participants
-        ])
+        ]
+        uow.roster.add_all(entries)
+        follow_roster_changes(uow, {entry.participant_id for entry in entries})
 
     return apply_once(uow, events, consumer, add)
 
@@ -42,10 +47,13 @@ def record_imported_roster_entries(uow: CertificatesUnitOfWork, events: list[Eve
 def record_roster_changes(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
     """Keep the roster as registration says the participant is now, from ``participant.updated``,
     ``.withdrawn`` and ``.erased`` alike (the newest version wins; an erasure drops the name and
-    position); returns how many events were new."""
+    position), and the certificates with it (``issuing.follow_roster_changes``); returns how many
+    events were new."""
 
     def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        uow.roster.keep_newest(newest(_changed_entry(event) for event in fresh))
+        entries = newest(_changed_entry(event) for event in fresh)
+        uow.roster.keep_newest(entries)
+        follow_roster_changes(uow, {entry.participant_id for entry in entries})
 
     return apply_once(uow, events, consumer, keep)
 
@@ -81,7 +89,8 @@ def get_roster_entry(uow: CertificatesUnitOfWork, caller: Caller | None, partici
     pid = parse_id(participant_id, "participant_not_found")
     with uow:
         entry = uow.roster.get(pid, regency=caller.regency_scope)
-    if entry is None:
-        raise DomainError("participant_not_found")
+        if entry is None:
+            raise DomainError("participant_not_found")
+        certificates = summary(uow, entry.participant_id, caller)
     return {"participant_id": str(entry.participant_id), "on_roster": True, "status": entry.status.value,
-            "certificates": []}
+            "certificates": certificates}

@@ -21,6 +21,7 @@ from bimtek_shared.persistence.messaging_tables import MessagingTables
 from certificates.adapters.orm import metadata
 from certificates.service_layer.handlers import get_roster_entry, record_roster_changes, record_roster_entries
 from certificates.service_layer.unit_of_work import CertificatesUnitOfWork
+from certificates.settings import CertificatesSettings
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +48,8 @@ def sessions():
 @pytest.fixture
 def uow(sessions) -> CertificatesUnitOfWork:
     messaging = MessagingTables(outbox=metadata.tables["outbox"], processed_events=metadata.tables["processed_events"])
-    return CertificatesUnitOfWork(sessions, messaging, correlation_id="test")
+    issuing = CertificatesUnitOfWork.dependencies_from_config(CertificatesSettings().nameko_config())
+    return CertificatesUnitOfWork(sessions, messaging, correlation_id="test", **issuing)
 
 
 def registered(pid: str, name: str = "Siti Aminah"):

@@ -186,3 +186,17 @@ class AttendanceRepository:
             .where(assignments.c.participant_id == participant_id)
             .order_by(sessions.c.first_day, sessions.c.id))
         return [dict(row) for row in rows.mappings()]
+
+    def note_certificates(self, rows: list[dict[str, Any]]) -> None:
+        """The newest version's number and status beside each completion's outcome; an older
+        version arriving late changes nothing."""
+        for row in rows:
+            self._session.execute(
+                update(session_outcomes)
+                .where(session_outcomes.c.participant_id == row["participant_id"],
+                       session_outcomes.c.programme_id == row["programme_id"],
+                       session_outcomes.c.complete.is_(True),
+                       (session_outcomes.c.certificate_version.is_(None))
+                       | (session_outcomes.c.certificate_version <= row["version"]))
+                .values(certificate_number=row["number"], certificate_version=row["version"],
+                        certificate_status=row["status"]))

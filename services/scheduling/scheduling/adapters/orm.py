@@ -270,5 +270,9 @@ session_outcomes = Table(
     Column("programme_id", Uuid, nullable=False),
     Column("days_attended", Integer, nullable=False),
     Column("complete", Boolean, nullable=False),
+    # The certificate a completion earned, from certificates' events (migration 0006).
+    Column("certificate_number", String(100), nullable=True),
+    Column("certificate_version", Integer, nullable=True),
+    Column("certificate_status", String(10), nullable=True),
     Index("ix_session_outcomes_participant", "participant_id"),
 )

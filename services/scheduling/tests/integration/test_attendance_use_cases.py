@@ -28,7 +28,7 @@ from bimtek_shared.persistence.messaging_tables import MessagingTables
 from scheduling.adapters.invitation_tokens import InvitationSigner
 from scheduling.adapters.orm import metadata
 from scheduling.domain.attendance import JAKARTA
-from scheduling.service_layer import attendance, handlers, plans, programmes
+from scheduling.service_layer import attendance, certificates, handlers, plans, programmes
 from scheduling.service_layer.commands import (
     AttendanceByHand, AttendanceSheetQuery, CheckInScope, CheckInUpload, NewProgramme, NewResourcePerson, NewVenue,
     parse_command,
@@ -341,6 +341,29 @@ def test_closing_completes_those_present_enough_once_and_refuses_later_attendanc
     status = attendance.get_attendance(new_uow(), OPERATOR, str(session))
     assert status["status"] == "closed"
     assert [p["complete"] for p in status["participants"]].count(True) == 2
+
+
+def test_the_certificate_of_a_completion_is_noted_newest_version_first(new_uow, world):
+    """After the closure above: certificates' events, in any order and twice, leave the newest word."""
+    person, session = world.teams[1][0], world.sessions[1]
+
+    def event(event_type: str, version: int, **more: Any):
+        payload = {"certificate_id": str(uuid.uuid4()), "public_id": "p" * 22, "number": "0001/BIMTEK-KDMP/35.17/2026",
+                   "version": version, "participant_id": str(person), "programme_id": world.programme["id"], **more}
+        return new_event(event_type, payload, regency=REGENCY, correlation_id="test")
+
+    issued = event("certificate.issued", 1, session_id=str(session), issued_at=_now())
+    reissued = event("certificate.reissued", 2, session_id=str(session), issued_at=_now(), replaces=str(uuid.uuid4()))
+    revoked = event("certificate.revoked", 2, revoked_by="admin", revoked_at=_now())
+    noted = "SELECT certificate_number, certificate_version, certificate_status FROM session_outcomes " \
+            "WHERE session_id = :s AND participant_id = :p"
+    certificates.record_certificates(new_uow(), [reissued], "scheduling.handle_certificate_reissued")
+    certificates.record_certificates(new_uow(), [issued, issued], "scheduling.handle_certificate_issued")  # late
+    assert query(new_uow, noted, s=session, p=person) == [("0001/BIMTEK-KDMP/35.17/2026", 2, "valid")]
+    certificates.record_certificates(new_uow(), [revoked], "scheduling.handle_certificate_revoked")
+    assert query(new_uow, noted, s=session, p=person) == [("0001/BIMTEK-KDMP/35.17/2026", 2, "revoked")]
+    # Who did not complete gets nothing noted.
+    assert query(new_uow, noted, s=session, p=world.teams[1][2]) == [(None, None, None)]
 
 
 def test_names_follow_registration_and_an_erasure_drops_them(new_uow, world):
