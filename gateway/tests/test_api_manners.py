@@ -352,7 +352,8 @@ async def test_imports_are_limited_per_user(system):
 @pytest.mark.asyncio
 async def test_public_verification_is_limited_per_address(system):
     async with replica(system, rate_limit_public_per_ip="2/minute", client_ip="192.0.2.44") as gateway:
-        statuses = [(await gateway.api.get("/api/v1/public/certificates/none")).status_code for _ in range(3)]
+        unknown = "A" * 22  # well-formed (base64url of 16 bytes), issued to nobody
+        statuses = [(await gateway.api.get(f"/api/v1/public/certificates/{unknown}")).status_code for _ in range(3)]
     assert statuses == [404, 404, 429]
 
 

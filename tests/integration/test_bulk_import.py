@@ -4,7 +4,6 @@ same file twice, and a file with one bad row (refused whole unless valid rows on
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,7 +11,6 @@ import pytest
 
 from tests.integration.harness import System, wait_until
 from tests.support import synthetic
-from tests.support.servers import PrivatePostgres, PrivateRabbitMQ
 
 pytestmark = pytest.mark.integration
 
@@ -23,17 +21,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
-def running_system(pg_server: PrivatePostgres, rabbit_server: PrivateRabbitMQ,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """A stack of its own (own vhost and databases): importing the whole of Jombang serves every
-    village of it, which would leave the shared stack's tests no village for a cooperative."""
-    system = System.up(state_dir=tmp_path_factory.mktemp("import-stack"),
-                       amqp_uri=rabbit_server.add_vhost("bulk-import"),
-                       postgres_url=pg_server.url("").rstrip("/"), database_prefix="itimport")
-    try:
-        yield system
-    finally:
-        system.close()
+def running_system(own_system: System) -> System:
+    """Its own stack: the import serves every village of Jombang (see ``own_system``)."""
+    return own_system
 
 
 def upload(system: System, content: bytes, file_name: str, **options: bool) -> httpx.Response:

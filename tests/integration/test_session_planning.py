@@ -30,6 +30,12 @@ TOPICS = [{"topic": "Perkoperasian dan tata kelola KDMP", "hours": 4},
 OCTOBER_2025 = [{"start": "2025-10-01", "end": "2025-10-31"}]
 
 
+@pytest.fixture(scope="module")
+def running_system(own_system: System) -> System:
+    """Its own stack: planning needs all of Jombang imported, untouched by other tests (see ``own_system``)."""
+    return own_system
+
+
 def bearer(system: System, role: Role, regency: str) -> dict[str, str]:
     token, _ = issue_access_token(system.gateway_settings(), user_id=str(uuid.uuid4()), role=role.value,
                                   regency=regency)

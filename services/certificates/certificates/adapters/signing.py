@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bimtek_shared import signing_keys
+from bimtek_shared.signing_keys import SigningKeyRing
 
 from ..domain.certificates import CertificateFacts
 
@@ -32,7 +33,7 @@ PREFIX = b"BKC1."
 _CLAIMS = struct.Struct(">B16sH16s")  # key id, public id, version, digest of the canonical data
 _SIGNATURE_BYTES = 64
 TOKEN_CHARS = len(PREFIX) + (4 * (_CLAIMS.size + _SIGNATURE_BYTES) + 2) // 3
-MIN_KEY_ID, MAX_KEY_ID = 1, 255
+SETTING = "CERTIFICATE_SIGNING_KEYS"
 
 
 def _b64url(raw: bytes) -> str:
@@ -57,23 +58,7 @@ def public_id_bytes(public_id: str) -> bytes:
 
 def parse_key_ring(spec: str) -> dict[int, Ed25519PrivateKey]:
     """``"1:<base64 seed>,2:..."`` as {id: key}; refuses malformed ids and keys."""
-    ring: dict[int, Ed25519PrivateKey] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
-        key_id, separator, seed = entry.partition(":")
-        if not separator or not key_id.strip().isdigit() or not MIN_KEY_ID <= int(key_id) <= MAX_KEY_ID:
-            raise ValueError(f"certificate key ids are whole numbers from {MIN_KEY_ID} to {MAX_KEY_ID}")
-        if int(key_id) in ring:
-            raise ValueError(f"certificate key id {int(key_id)} is listed twice")
-        try:
-            raw = base64.b64decode(seed.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"certificate key {int(key_id)} is not base64") from None
-        if len(raw) != 32:
-            raise ValueError(f"certificate key {int(key_id)} must be base64 of a 32-byte Ed25519 seed")
-        ring[int(key_id)] = Ed25519PrivateKey.from_private_bytes(raw)
-    if not ring:
-        raise ValueError("the certificate key ring is empty")
-    return ring
+    return signing_keys.parse_key_ring(spec, SETTING)
 
 
 @dataclass(frozen=True)
@@ -90,34 +75,20 @@ class TokenClaims:
     digest: bytes  # first 16 bytes of SHA-256 of the canonical data
 
 
-class CertificateSigner:
+class CertificateSigner(SigningKeyRing):
     """Signs with the active key; holds every key's public half for verifying and publishing."""
-
-    def __init__(self, ring: Mapping[int, Ed25519PrivateKey], active_key_id: int) -> None:
-        if active_key_id not in ring:
-            raise ValueError(f"the active certificate key id {active_key_id} is not in the key ring")
-        self._active = ring[active_key_id]
-        self.active_key_id = active_key_id
-        self.public_keys: dict[int, bytes] = {
-            key_id: key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) for key_id, key in ring.items()}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "CertificateSigner":
-        ring = parse_key_ring(config["CERTIFICATE_SIGNING_KEYS"])
-        active = config.get("CERTIFICATE_ACTIVE_KEY_ID")
-        if not active:
-            if len(ring) > 1:
-                raise ValueError("CERTIFICATE_ACTIVE_KEY_ID must name the active key of a ring of several")
-            active = next(iter(ring))
-        return cls(ring, int(active))
+        return cls.from_setting(config[SETTING], config.get("CERTIFICATE_ACTIVE_KEY_ID"), SETTING)
 
     def sign(self, facts: CertificateFacts) -> Signature:
-        return Signature(self.active_key_id, _b64url(self._active.sign(facts.canonical())))
+        return Signature(self.active_key_id, _b64url(super().sign(facts.canonical())))
 
     def token(self, facts: CertificateFacts) -> str:
         claims = _CLAIMS.pack(self.active_key_id, public_id_bytes(facts.public_id), facts.version,
                               facts.digest()[:16])
-        return (PREFIX.decode() + _b64url(claims + self._active.sign(PREFIX + claims)))
+        return PREFIX.decode() + _b64url(claims + super().sign(PREFIX + claims))
 
     def jwks(self) -> dict[str, Any]:
         """The public keys as a JWK set (OKP, Ed25519), for the well-known endpoint."""
@@ -127,15 +98,8 @@ class CertificateSigner:
 
 
 def verify_signature(facts: CertificateFacts, signature: Signature, public_keys: Mapping[int, bytes]) -> bool:
-    public = public_keys.get(signature.key_id)
     raw = _unb64url(signature.value)
-    if public is None or raw is None:
-        return False
-    try:
-        Ed25519PublicKey.from_public_bytes(public).verify(raw, facts.canonical())
-    except InvalidSignature:
-        return False
-    return True
+    return raw is not None and signing_keys.verify_signature(public_keys, signature.key_id, raw, facts.canonical())
 
 
 def verify_token(token: str, public_keys: Mapping[int, bytes]) -> TokenClaims | None:
@@ -148,11 +112,6 @@ def verify_token(token: str, public_keys: Mapping[int, bytes]) -> TokenClaims | 
         return None
     claims, signature = raw[:_CLAIMS.size], raw[_CLAIMS.size:]
     key_id, public_id, version, digest = _CLAIMS.unpack(claims)
-    public = public_keys.get(key_id)
-    if public is None:
-        return None
-    try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, PREFIX + claims)
-    except InvalidSignature:
+    if not signing_keys.verify_signature(public_keys, key_id, signature, PREFIX + claims):
         return None
     return TokenClaims(key_id=key_id, public_id=_b64url(public_id), version=version, digest=digest)

@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from bimtek_shared import signing_keys
+from bimtek_shared.signing_keys import SigningKeyRing
 
 from ..domain.attendance import QrClaims
 
@@ -26,54 +27,24 @@ PREFIX = b"BKI1."
 _CLAIMS = struct.Struct(">B16s16sI")  # key id, participant, session, issued at
 _SIGNATURE_BYTES = 64
 TOKEN_CHARS = len(PREFIX) + (4 * (_CLAIMS.size + _SIGNATURE_BYTES) + 2) // 3
-MIN_KEY_ID, MAX_KEY_ID = 1, 255
+SETTING = "QR_SIGNING_KEYS"
 
 
 def parse_key_ring(spec: str) -> dict[int, Ed25519PrivateKey]:
     """``"1:<base64 of a 32-byte seed>,2:..."`` as {id: key}; refuses malformed ids and keys."""
-    ring: dict[int, Ed25519PrivateKey] = {}
-    for entry in filter(None, (part.strip() for part in spec.split(","))):
-        key_id, separator, seed = entry.partition(":")
-        if not separator or not key_id.strip().isdigit() or not MIN_KEY_ID <= int(key_id) <= MAX_KEY_ID:
-            raise ValueError(f"QR key ids are whole numbers from {MIN_KEY_ID} to {MAX_KEY_ID}: id:base64seed,...")
-        if int(key_id) in ring:
-            raise ValueError(f"QR key id {int(key_id)} is listed twice")
-        try:
-            raw = base64.b64decode(seed.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"QR key {int(key_id)} is not base64") from None
-        if len(raw) != 32:
-            raise ValueError(f"QR key {int(key_id)} must be base64 of a 32-byte Ed25519 seed")
-        ring[int(key_id)] = Ed25519PrivateKey.from_private_bytes(raw)
-    if not ring:
-        raise ValueError("the QR key ring is empty")
-    return ring
+    return signing_keys.parse_key_ring(spec, SETTING)
 
 
-class InvitationSigner:
+class InvitationSigner(SigningKeyRing):
     """Signs with the active key; knows every key of the ring's public half for verifying."""
-
-    def __init__(self, ring: Mapping[int, Ed25519PrivateKey], active_key_id: int) -> None:
-        if active_key_id not in ring:
-            raise ValueError(f"the active QR key id {active_key_id} is not in the key ring")
-        self._active = ring[active_key_id]
-        self.active_key_id = active_key_id
-        self.public_keys: dict[int, bytes] = {
-            key_id: key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) for key_id, key in ring.items()}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "InvitationSigner":
-        ring = parse_key_ring(config["QR_SIGNING_KEYS"])
-        active = config.get("QR_ACTIVE_KEY_ID")
-        if not active:
-            if len(ring) > 1:
-                raise ValueError("QR_ACTIVE_KEY_ID must name the active key of a ring of several")
-            active = next(iter(ring))
-        return cls(ring, int(active))
+        return cls.from_setting(config[SETTING], config.get("QR_ACTIVE_KEY_ID"), SETTING)
 
     def sign(self, participant_id: uuid.UUID, session_id: uuid.UUID, issued_at: datetime) -> str:
         claims = _CLAIMS.pack(self.active_key_id, participant_id.bytes, session_id.bytes, int(issued_at.timestamp()))
-        signature = self._active.sign(PREFIX + claims)
+        signature = super().sign(PREFIX + claims)
         return (PREFIX + base64.urlsafe_b64encode(claims + signature).rstrip(b"=")).decode("ascii")
 
 
@@ -92,12 +63,7 @@ def verify(token: str, public_keys: Mapping[int, bytes]) -> QrClaims | None:
         return None
     claims, signature = raw[:_CLAIMS.size], raw[_CLAIMS.size:]
     key_id, participant, session, issued_at = _CLAIMS.unpack(claims)
-    public = public_keys.get(key_id)
-    if public is None:
-        return None
-    try:
-        Ed25519PublicKey.from_public_bytes(public).verify(signature, PREFIX + claims)
-    except InvalidSignature:
+    if not signing_keys.verify_signature(public_keys, key_id, signature, PREFIX + claims):
         return None
     return QrClaims(participant_id=uuid.UUID(bytes=participant), session_id=uuid.UUID(bytes=session),
                     issued_at=datetime.fromtimestamp(issued_at, timezone.utc), key_id=key_id)
