@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 import psycopg2
 
 import broker_baseline
+import certificate_issuance as issuance_phase
 import certificate_rendering as certificates_phase
 import gateway_load
 import import_load
@@ -171,7 +173,7 @@ def access_token() -> str:
     from bimtek_gateway.identity import issue_access_token
     from bimtek_gateway.settings import GatewaySettings
 
-    token, _ = issue_access_token(GatewaySettings(), user_id="bench-operator", role="operator", regency=REGENCY)
+    token, _ = issue_access_token(GatewaySettings(), user_id=str(uuid.uuid4()), role="operator", regency=REGENCY)
     return token
 
 
@@ -504,6 +506,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         out += import_load.render(i)
     if res.get("import_error"):
         out += ["## Bulk import: not measured", "", "```", res["import_error"], "```", ""]
+    if iss := res.get("issuance"):
+        out += issuance_phase.render(iss)
+    if res.get("issuance_error"):
+        out += ["## Certificates after closing: not measured", "", "```", res["issuance_error"], "```", ""]
     if pl := res.get("planner"):
         out += planner_phase.render(pl)
     if res.get("planner_error"):
@@ -554,6 +560,8 @@ def verdicts(res: dict[str, Any]) -> list[str]:
         lines += gateway_load.verdicts(g)
     if i := res.get("import"):
         lines += import_load.verdicts(i)
+    if iss := res.get("issuance"):
+        lines += issuance_phase.verdicts(iss)
     if pl := res.get("planner"):
         lines += planner_phase.verdicts(pl)
     if c := res.get("certificates"):
@@ -596,7 +604,7 @@ def print_summary(res: dict[str, Any]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes (a smoke test)")
-    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import,planner,certificates",
+    parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import,planner,certificates,issuance",
                         help="comma-separated phases to run (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services during the first pipeline run and the highest-C RPC phase")
@@ -785,6 +793,14 @@ def main() -> int:
             except Exception:  # noqa: BLE001 - the other phases' results still stand
                 res["import_error"] = traceback.format_exc(limit=6)
                 log(f"   bulk import phase failed:\n{res['import_error']}")
+        if "issuance" in phases:
+            log("10. certificates after closing: Jombang imported, planned, checked in, its 10 sessions closed")
+            try:
+                res["issuance"] = issuance_phase.run_phase(stack, dbs, meter_for=meter_for,
+                                                           wait_for_quiet=wait_for_quiet)
+            except Exception:  # noqa: BLE001 - the other phases' results still stand
+                res["issuance_error"] = traceback.format_exc(limit=6)
+                log(f"   issuance phase failed:\n{res['issuance_error']}")
     finally:
         if args.keep:
             log(f"--keep: the stack keeps running (pids in {state_dir}/run; stop them with "

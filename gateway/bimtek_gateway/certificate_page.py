@@ -24,7 +24,8 @@ WORDS = {
         "revoked_note": "Sertifikat ini telah dicabut pada {date}. Alasan: {reason}",
         "superseded_note": "Sertifikat ini telah diganti dengan versi yang lebih baru.",
         "current": "Lihat sertifikat yang berlaku", "number": "Nomor", "name": "Nama", "position": "Jabatan",
-        "group": "Kelompok", "cooperative": "Koperasi (id)", "programme": "Program", "days": "Tanggal pelaksanaan",
+        "group": "Kelompok", "cooperative": "Koperasi", "cooperative_id": "Koperasi (id)",
+        "programme": "Program", "days": "Tanggal pelaksanaan",
         "attended": "Hari hadir", "jp": "Jumlah JP", "issued": "Tanggal terbit", "version": "Versi",
         "regency": "Kode kabupaten/kota", "erased": "Data pribadi telah dihapus atas permintaan pemiliknya.",
         "signature": "Tanda tangan digital", "signature_ok": "Tanda tangan digital sah (kunci {key}).",
@@ -40,7 +41,8 @@ WORDS = {
         "revoked_note": "This certificate was revoked on {date}. Reason: {reason}",
         "superseded_note": "This certificate was replaced by a newer version.",
         "current": "See the current certificate", "number": "Number", "name": "Name", "position": "Position",
-        "group": "Group", "cooperative": "Cooperative (id)", "programme": "Programme", "days": "Training days",
+        "group": "Group", "cooperative": "Cooperative", "cooperative_id": "Cooperative (id)",
+        "programme": "Programme", "days": "Training days",
         "attended": "Days attended", "jp": "Lesson hours (JP)", "issued": "Issued on", "version": "Version",
         "regency": "Regency code", "erased": "Personal data was erased at the holder's request.",
         "signature": "Digital signature", "signature_ok": "The digital signature is valid (key {key}).",
@@ -112,7 +114,9 @@ def certificate_page(certificate: dict[str, Any], language: str, *, current_url:
         fields.append((words["position"], POSITIONS.get(position, position or "-")))
     fields += [
         (words["group"], words.get(certificate["position_group"], certificate["position_group"])),
-        (words["cooperative"], certificate.get("cooperative_id") or "-"),
+        # The name when certificates knows it (as printed), else the id.
+        (words["cooperative"], certificate["cooperative_name"]) if certificate.get("cooperative_name")
+        else (words["cooperative_id"], certificate.get("cooperative_id") or "-"),
         (words["programme"], certificate["programme_title"]),
         (words["days"], ", ".join(_long_date(day, language) for day in days)),
         (words["attended"], str(certificate["days_attended"])),

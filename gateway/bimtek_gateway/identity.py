@@ -200,7 +200,17 @@ def verify_access_token(settings: GatewaySettings, token: str) -> dict:
         raise InvalidToken("kind does not match role")
     if claims["role"] == Role.COOPERATIVE_OPERATOR.value and not claims.get("coop"):
         raise InvalidToken("cooperative operator without a cooperative")
+    if not all(_is_uuid(claims.get(name)) for name in ("sub", "coop") if name == "sub" or claims.get(name)):
+        raise InvalidToken("subject or cooperative is not an id")  # every id the gateway issues is a UUID
     return claims
+
+
+def _is_uuid(value: object) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 # -- opaque tokens -----------------------------------------------------------------------------

@@ -85,6 +85,12 @@ def test_the_jombang_structure_imports_once(running_system: System) -> None:
     assert (job["total"], job["done"], job["failed"], job["progress"]) == (2_448, 2_448, 0, 1.0)
     assert job["result"]["cooperatives_created"] == 306 - served_before
     wait_until_consumed(system)
+    # The new cooperatives' announcements carry the region names certificates print.
+    cooperatives = system.count("registration", "cooperatives", "regency = %s", (JOMBANG,))
+    wait_until(lambda: system.count("certificates", "cooperatives", "regency = %s AND village_name IS NOT NULL AND "
+                                    "district_name IS NOT NULL AND regency_name = 'Kabupaten Jombang'",
+                                    (JOMBANG,)) == cooperatives, 60,
+               message="certificates did not learn the imported cooperatives' names")
 
     after = statistics(system)
     assert len(after["districts"]) == 21

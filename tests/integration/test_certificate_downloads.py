@@ -3,8 +3,10 @@ test plans) with two cooperatives of one kecamatan, three people each, in one on
 August 2025. Everyone attends, the session closes, certificates are issued; then the kecamatan's
 certificates come as one ZIP through the gateway, each entry a PDF read back by ``pdftotext`` and,
 for one, its QR code by ``zbarimg``. A cooperative operator's archive holds their cooperative's
-only, another regency's staff get an archive without entries, a participant gets their own PDF,
-and the session's merged printable PDF has a page per certificate."""
+only, another regency's staff get an archive without entries, a participant gets their own PDF
+(with every name certificates kept from registration's and scheduling's events), the session's
+merged printable PDF has a page per certificate, and a cooperative renamed afterwards leaves the
+certificates as they were issued."""
 from __future__ import annotations
 
 import io
@@ -146,7 +148,10 @@ def test_the_qr_code_of_a_downloaded_certificate_opens_its_verification(running_
     own = bearer(running_system, Role.PARTICIPANT, user=person)
     answer = running_system.api.get(f"{API}/certificates/{situbondo.certificate_of[person]}/document", headers=own)
     assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
-    assert situbondo.names[person] in pdf_text(answer.content)
+    text = pdf_text(answer.content)
+    # The names certificates kept from the events: nothing looked up with a borrowed identity.
+    assert situbondo.names[person] in text and situbondo.cooperatives[0]["name"] in text
+    assert situbondo.venue["name"] in text and f"Kecamatan {situbondo.district_name}" in text
     (tmp_path / "c.pdf").write_bytes(answer.content)
     subprocess.run(["pdftoppm", "-r", "150", "-png", "-singlefile", str(tmp_path / "c.pdf"), str(tmp_path / "c")],
                    check=True)
@@ -197,3 +202,26 @@ def test_the_sessions_printable_pdf_has_a_page_per_certificate(running_system: S
     assert {k: v.strip() for k, _, v in (line.partition(":") for line in info.splitlines())}["Pages"] == "6"
     text = pdf_text(answer.content)
     assert all(name in text for name in situbondo.names.values())
+
+
+def test_a_cooperative_renamed_after_issuance_leaves_its_certificates_as_issued(running_system: System,
+                                                                                situbondo: Situbondo) -> None:
+    """Last in this module: it renames one of Situbondo's cooperatives."""
+    cooperative = situbondo.cooperatives[1]
+    person = situbondo.teams[1][0]
+    public_id, = running_system.query("certificates", "SELECT public_id FROM certificates WHERE id = %s",
+                                      (situbondo.certificate_of[person],))[0]
+    public = running_system.api.get(f"{API}/public/certificates/{public_id}")
+    assert ok(public)["cooperative_name"] == cooperative["name"]
+    renamed = ok(running_system.api.patch(f"{API}/cooperatives/{cooperative['id']}", headers=situbondo.operator,
+                                          json={"name": "Koperasi Produsen Situbondo Makmur"}))
+    wait_until(lambda: running_system.count("certificates", "cooperatives", "cooperative_id = %s AND version = %s",
+                                            (cooperative["id"], renamed["version"])) == 1, 30,
+               message="certificates never learnt of the new name")
+    text = pdf_text(running_system.api.get(f"{API}/certificates/{situbondo.certificate_of[person]}/document",
+                                           headers=situbondo.operator).content)
+    assert cooperative["name"] in text and "Situbondo Makmur" not in text
+    assert ok(running_system.api.get(f"{API}/public/certificates/{public_id}"))["cooperative_name"] == \
+        cooperative["name"]
+    page = running_system.api.get(f"{API}/public/certificates/{public_id}/page").text
+    assert cooperative["name"] in page and "Situbondo Makmur" not in page

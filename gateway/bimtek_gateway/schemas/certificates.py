@@ -27,6 +27,7 @@ class PublicCertificate(BaseModel):
     status: CertificateStatus
     participant_id: uuid.UUID
     cooperative_id: uuid.UUID | None
+    cooperative_name: str | None = Field(default=None, description="As printed; null while not known")
     full_name: str | None = Field(description="As printed; null once the person's data was erased")
     position_group: str
     position: str | None

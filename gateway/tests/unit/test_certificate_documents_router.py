@@ -1,7 +1,7 @@
 """The certificate download routes' own rules, with stand-ins for the services: archives are
-streamed batch by batch, a kecamatan is its cooperatives one after another, names are looked up
-once, and what the certificates service refuses or cannot print becomes the right problem. The
-real services answer in tests/integration/test_certificate_downloads.py."""
+streamed batch by batch, a kecamatan is its cooperatives one after another, nothing but the
+certificates service is asked for what a certificate prints, and what it refuses or cannot print
+becomes the right problem. The real services answer in tests/integration/test_certificate_downloads.py."""
 import base64
 import io
 import uuid
@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bimtek_gateway.dependencies import get_caller, get_services, get_settings
+from bimtek_gateway.dependencies import get_caller, get_services
 from bimtek_gateway.problems import install_problem_handlers
 from bimtek_gateway.routers import certificate_documents
 from bimtek_shared.contracts.caller import Caller
@@ -26,8 +26,7 @@ REVOKED = CERTIFICATES[COOPERATIVES[0]][0]["id"]
 
 
 def cooperative_view(coop: str) -> dict[str, Any]:
-    return {"id": coop, "regency": "35.17", "name": f"Koperasi Desa Merah Putih {coop[-2:]}",
-            "villages": [{"code": "35.17.09.2003", "name": "Plandi", "kind": "desa", "district": "35.17.09"}]}
+    return {"id": coop, "regency": "35.17", "name": f"Koperasi Desa Merah Putih {coop[-2:]}"}
 
 
 class ServicesStandIn:
@@ -49,7 +48,6 @@ class ServicesStandIn:
             return {"items": page, "next_after": page[-1]["id"] if start + 30 < len(items) else None}
         if method == "render_certificates":
             assert len(kwargs["certificate_ids"]) <= certificate_documents.BATCH
-            names = kwargs["print_names"]
             files = []
             for cid in kwargs["certificate_ids"]:
                 item = BY_ID.get(cid)
@@ -59,8 +57,7 @@ class ServicesStandIn:
                     files.append({"id": cid, "number": item["number"], "status": "not_printable",
                                   "certificate_status": "revoked"})
                 else:
-                    printed = f"%PDF {item['number']} {names['cooperatives'][item['cooperative_id']]['district']} " \
-                              f"{names['regency_name']} {names['venues'][SESSION]}"
+                    printed = f"%PDF {item['number']}"
                     files.append({"id": cid, "number": item["number"], "status": "rendered",
                                   "content_base64": base64.b64encode(printed.encode()).decode()})
             return {"files": files}
@@ -71,44 +68,20 @@ class ServicesStandIn:
             if cursor is None:
                 return {"items": [cooperative_view(c) for c in COOPERATIVES[:2]], "next_cursor": "second", "limit": 2}
             return {"items": [cooperative_view(COOPERATIVES[2])], "next_cursor": None, "limit": 2}
-        if method == "get_cooperative":
-            return cooperative_view(kwargs["cooperative_id"])
-        if method == "list_districts":
-            return {"regency": "35.17", "items": [{"code": "35.17.09", "name": "Jombang"}]}
-        if method == "list_regencies":
-            return {"province": "35", "items": [{"code": "35.17", "name": "Kabupaten Jombang", "kind": "kabupaten"}]}
         if method == "get_session":
             return {"id": SESSION, "venue": {"id": "v", "name": "Aula Dinas Koperasi"}}
         raise AssertionError(method)
 
 
-class RpcStandIn:
-    """The gateway's RPC client, as a deputy's name look-ups use it: records the context sent."""
-
-    def __init__(self, services: ServicesStandIn) -> None:
-        self.services, self.contexts = services, []
-
-    async def call(self, service: str, method: str, *, kwargs: dict[str, Any], context: dict[str, str],
-                   timeout: float) -> Any:
-        self.contexts.append(context)
-        return await self.services.call(service, method, **kwargs)
-
-
-class SettingsStandIn:
-    rpc_timeout_seconds = 5.0
-
-
-def client(role: str, cooperative: str | None = None) -> tuple[TestClient, ServicesStandIn, RpcStandIn]:
+def client(role: str, cooperative: str | None = None) -> tuple[TestClient, ServicesStandIn]:
     app = FastAPI()
     install_problem_handlers(app)
     app.include_router(certificate_documents.router)
     services = ServicesStandIn()
-    app.state.rpc = RpcStandIn(services)
     caller = Caller(user="u-1", role=role, regency="35.17", correlation_id="r", cooperative=cooperative)
     app.dependency_overrides[get_caller] = lambda: caller
     app.dependency_overrides[get_services] = lambda: services
-    app.dependency_overrides[get_settings] = lambda: SettingsStandIn()
-    return TestClient(app), services, app.state.rpc
+    return TestClient(app), services
 
 
 def archive_of(response) -> zipfile.ZipFile:
@@ -118,16 +91,16 @@ def archive_of(response) -> zipfile.ZipFile:
 
 
 def test_a_kecamatan_archive_holds_its_cooperatives_certificates_in_batches() -> None:
-    http, services, _ = client("regency_admin")
+    http, services = client("regency_admin")
     archive = archive_of(http.get("/api/v1/certificate-archives", params={"district": "35.17.09"}))
     expected = [item for coop in COOPERATIVES for item in CERTIFICATES[coop] if item["id"] != REVOKED]
     assert archive.namelist() == [certificate_documents.file_name(item["number"]) for item in expected]
     first = archive.read(archive.namelist()[0]).decode()
-    assert first == f"%PDF {expected[0]['number']} Jombang Kabupaten Jombang Aula Dinas Koperasi"
+    assert first == f"%PDF {expected[0]['number']}"
     methods = [method for _, method, _ in services.calls]
     assert methods.count("render_certificates") == 3 * 3  # 45 a cooperative: pages of 30 in batches of 20
-    assert methods.count("get_cooperative") == 0  # the kecamatan's listing brought the cooperatives along
-    assert methods.count("list_districts") == 1 and methods.count("get_session") == 1  # looked up once
+    # Registration only says which cooperatives the kecamatan has; the names printed are certificates' own.
+    assert {method for service, method, _ in services.calls if service != "certificates"} == {"list_cooperatives"}
 
 
 def test_a_file_is_named_by_its_number_never_by_a_name() -> None:
@@ -135,7 +108,7 @@ def test_a_file_is_named_by_its_number_never_by_a_name() -> None:
 
 
 def test_an_archive_names_exactly_one_scope() -> None:
-    http, _, _ = client("operator")
+    http, _ = client("operator")
     for params in ({}, {"district": "35.17.09", "session_id": SESSION}):
         response = http.get("/api/v1/certificate-archives", params=params)
         assert response.status_code == 422
@@ -143,7 +116,7 @@ def test_an_archive_names_exactly_one_scope() -> None:
 
 
 def test_a_refusal_before_the_first_entry_is_a_problem_not_a_broken_archive() -> None:
-    http, services, _ = client("operator")
+    http, services = client("operator")
 
     async def refuse(service: str, method: str, **kwargs: Any) -> Any:
         from bimtek_gateway.rpc import ServiceUnavailable
@@ -156,7 +129,7 @@ def test_a_refusal_before_the_first_entry_is_a_problem_not_a_broken_archive() ->
 
 
 def test_one_certificate_as_a_pdf_and_the_problems_around_it() -> None:
-    http, _, _ = client("operator")
+    http, _ = client("operator")
     item = CERTIFICATES[COOPERATIVES[1]][3]
     response = http.get(f"/api/v1/certificates/{item['id']}/document")
     assert response.status_code == 200
@@ -168,21 +141,16 @@ def test_one_certificate_as_a_pdf_and_the_problems_around_it() -> None:
     assert revoked.status_code == 409 and revoked.json()["code"] == "certificate_not_printable"
 
 
-def test_a_participant_names_come_through_a_read_only_deputy_of_their_regency() -> None:
-    http, services, rpc = client("participant")
+def test_a_participant_s_certificate_is_asked_of_certificates_alone_as_themself() -> None:
+    http, services = client("participant")
     item = CERTIFICATES[COOPERATIVES[2]][0]
     assert http.get(f"/api/v1/certificates/{item['id']}/document").status_code == 200
-    assert rpc.contexts and all(c["caller_role"] == "trainer" and c["caller_regency"] == "35.17"
-                                for c in rpc.contexts)
-    # Names only go through the deputy; the certificate itself is asked for as the participant.
-    assert {method for service, method, _ in services.calls if service == "certificates"} == {
-        "list_certificates", "render_certificates"}
-    assert {method for service, method, _ in services.calls if service != "certificates"} == {
-        "get_cooperative", "list_districts", "list_regencies", "get_session"}
+    # No borrowed identity and no name look-ups elsewhere: the names printed are certificates' own.
+    assert [(service, method) for service, method, _ in services.calls] == [("certificates", "render_certificates")]
 
 
 def test_a_session_pdf_is_for_staff_only() -> None:
-    http, _, _ = client("operator")
+    http, _ = client("operator")
     response = http.get(f"/api/v1/sessions/{SESSION}/certificates.pdf")
     assert response.status_code == 200 and response.content == b"%PDF session"
     for role in ("cooperative_operator", "participant", "trainer"):
@@ -190,5 +158,5 @@ def test_a_session_pdf_is_for_staff_only() -> None:
 
 
 def test_trainers_do_not_download_certificates() -> None:
-    http, _, _ = client("trainer")
+    http, _ = client("trainer")
     assert http.get("/api/v1/certificate-archives", params={"session_id": SESSION}).status_code == 403

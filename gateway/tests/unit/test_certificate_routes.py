@@ -96,6 +96,16 @@ def test_revoked_shows_reason_and_date_and_superseded_links_the_current() -> Non
     assert 'data-status="superseded"' in page and f'href="/api/v1/public/certificates/{NEWER}/page?lang=id"' in page
 
 
+def test_the_cooperative_shows_by_name_when_known_else_by_id() -> None:
+    http, _ = client(answer(cooperative_name="Koperasi Desa Merah Putih Plandi"))
+    page = http.get(PAGE).text
+    assert "<dt>Koperasi</dt><dd>Koperasi Desa Merah Putih Plandi</dd>" in page and ID not in page.split("Program")[0]
+    assert http.get(f"/api/v1/public/certificates/{PUBLIC_ID}").json()["cooperative_name"] == \
+        "Koperasi Desa Merah Putih Plandi"
+    http, _ = client(answer(cooperative_name=None))
+    assert f"<dt>Koperasi (id)</dt><dd>{ID}</dd>" in http.get(PAGE).text
+
+
 def test_an_erased_persons_certificate_shows_no_name() -> None:
     http, _ = client(answer(full_name=None, position=None, personal_data_erased=True))
     page = http.get(PAGE).text

@@ -19,6 +19,7 @@ from bimtek_gateway.problems import Problem
 from bimtek_gateway.settings import GatewaySettings
 
 COOPERATIVE = "6f1c2a7e-3f0b-4c55-9d1e-2b8a1f6c9d30"
+USER_1, USER_2, PARTICIPANT_1 = (str(uuid.uuid4()) for _ in range(3))
 
 
 def settings(**overrides) -> GatewaySettings:
@@ -27,7 +28,7 @@ def settings(**overrides) -> GatewaySettings:
 
 def claims_for(s: GatewaySettings, **overrides) -> dict:
     now = datetime.now(timezone.utc)
-    return {"iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": "u1", "kind": "user", "role": "province_admin",
+    return {"iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": str(uuid.uuid4()), "kind": "user", "role": "province_admin",
             "regency": "*", "iat": now, "nbf": now, "exp": now + timedelta(minutes=5)} | overrides
 
 
@@ -42,9 +43,9 @@ def b64(data: bytes) -> str:
 
 def test_a_fresh_token_verifies_and_lives_at_most_fifteen_minutes():
     s = settings()
-    token, lifetime = issue_access_token(s, user_id="u1", role="operator", regency="35.17")
+    token, lifetime = issue_access_token(s, user_id=USER_1, role="operator", regency="35.17")
     claims = verify_access_token(s, token)
-    assert claims["sub"] == "u1" and claims["role"] == "operator" and claims["regency"] == "35.17"
+    assert claims["sub"] == USER_1 and claims["role"] == "operator" and claims["regency"] == "35.17"
     assert claims["kind"] == "user" and "coop" not in claims
     assert lifetime <= 15 * 60 and claims["exp"] - claims["iat"] <= 15 * 60
     assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
@@ -52,10 +53,10 @@ def test_a_fresh_token_verifies_and_lives_at_most_fifteen_minutes():
 
 def test_tokens_carry_the_cooperative_and_the_kind_of_subject():
     s = settings()
-    operator, _ = issue_access_token(s, user_id="u2", role="cooperative_operator", regency="35.17",
+    operator, _ = issue_access_token(s, user_id=USER_2, role="cooperative_operator", regency="35.17",
                                      cooperative=COOPERATIVE)
     assert verify_access_token(s, operator)["coop"] == COOPERATIVE
-    participant, _ = issue_access_token(s, user_id="p1", role="participant", regency="35.17",
+    participant, _ = issue_access_token(s, user_id=PARTICIPANT_1, role="participant", regency="35.17",
                                         kind=SubjectKind.PARTICIPANT, cooperative=COOPERATIVE)
     claims = verify_access_token(s, participant)
     assert (claims["kind"], claims["role"], claims["coop"]) == ("participant", "participant", COOPERATIVE)
@@ -133,7 +134,7 @@ def test_hs256_signed_with_the_public_key_as_secret_is_refused():
 
 def test_tampered_claims_break_the_signature():
     s = settings()
-    token, _ = issue_access_token(s, user_id="u1", role="operator", regency="35.17")
+    token, _ = issue_access_token(s, user_id=USER_1, role="operator", regency="35.17")
     header, payload, signature = token.split(".")
     tampered_payload = jwt.utils.base64url_encode(
         jwt.utils.base64url_decode(payload).replace(b'"operator"', b'"province_admin"')).decode()
@@ -153,7 +154,7 @@ def test_opaque_tokens_are_random_prefixed_and_stored_as_digests():
     assert refresh.startswith("bkr_") and device.startswith("bkd_")
     assert len(device) - len(DEVICE_TOKEN_PREFIX) >= 43  # 32 bytes, base64url
     assert is_device_token(device) and not is_device_token(refresh)
-    assert not is_device_token(issue_access_token(settings(), user_id="u1", role="operator", regency="35.17")[0])
+    assert not is_device_token(issue_access_token(settings(), user_id=USER_1, role="operator", regency="35.17")[0])
     assert token_digest(device) == hashlib.sha256(device.encode()).digest() and len(token_digest(device)) == 32
     assert len({new_opaque_token(DEVICE_TOKEN_PREFIX) for _ in range(100)}) == 100
 
@@ -206,3 +207,11 @@ def test_a_device_scope_limits_by_each_limit_it_has():
     one_session = DeviceScope(venue_id=venue, session_id=session)
     assert one_session.allows(venue_id=venue, session_id=session)
     assert not one_session.allows(venue_id=venue, session_id=other)
+
+
+@pytest.mark.parametrize("claim, value", [("sub", "u1"), ("coop", "not-a-cooperative-id")])
+def test_a_well_signed_token_whose_ids_are_not_ids_is_refused(claim, value):
+    s = settings()
+    claims = claims_for(s, role="cooperative_operator") | {"coop": str(uuid.uuid4()), claim: value}
+    with pytest.raises(InvalidToken):
+        verify_access_token(s, jwt.encode(claims, s.signing_key, algorithm="EdDSA"))

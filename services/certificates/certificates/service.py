@@ -8,7 +8,7 @@ from nameko.dependency_providers import Config
 from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, rpc
 
 from .adapters.orm import metadata
-from .service_layer import completions, downloads, handlers, issuing, training
+from .service_layer import completions, downloads, handlers, issuing, places, training
 from .service_layer.unit_of_work import CertificatesUnitOfWork
 
 
@@ -45,7 +45,16 @@ class CertificatesService:
     def handle_participant_erased(self, events: list[EventEnvelope]) -> int:
         return handlers.record_roster_changes(self.uow, events, consumer="certificates.handle_participant_erased")
 
-    # What scheduling publishes: the attendance rule, the sessions' days, each participant's session.
+    # The cooperative's and its regions' names, which certificates print (service_layer/places.py).
+    @event_consumer("cooperative.registered")
+    def handle_cooperative_registered(self, events: list[EventEnvelope]) -> int:
+        return places.record_cooperatives(self.uow, events, consumer="certificates.handle_cooperative_registered")
+
+    @event_consumer("cooperative.updated")
+    def handle_cooperative_updated(self, events: list[EventEnvelope]) -> int:
+        return places.record_cooperatives(self.uow, events, consumer="certificates.handle_cooperative_updated")
+
+    # What scheduling publishes: the attendance rule, the sessions' days and venues, each participant's session.
     @event_consumer("programme.published")
     def handle_programme_published(self, events: list[EventEnvelope]) -> int:
         return training.record_programmes(self.uow, events, consumer="certificates.handle_programme_published")
@@ -107,14 +116,13 @@ class CertificatesService:
         return downloads.list_certificates(self.uow, self.caller, query)
 
     @rpc(expected_exceptions=DomainError)
-    def render_certificates(self, certificate_ids: list[str], print_names: dict) -> dict:
+    def render_certificates(self, certificate_ids: list[str]) -> dict:
         return downloads.render_certificate_files(self.uow, self.caller, self.cpu.run, self._signatories(),
-                                                  certificate_ids, print_names)
+                                                  certificate_ids)
 
     @rpc(expected_exceptions=DomainError)
-    def render_session_certificates(self, session_id: str, print_names: dict) -> dict:
-        return downloads.render_session_file(self.uow, self.caller, self.cpu.run, self._signatories(), session_id,
-                                             print_names)
+    def render_session_certificates(self, session_id: str) -> dict:
+        return downloads.render_session_file(self.uow, self.caller, self.cpu.run, self._signatories(), session_id)
 
     def _signatories(self) -> dict:
         return downloads.parse_signatories(self.config.get("CERTIFICATE_SIGNATORIES"))

@@ -201,9 +201,11 @@ CATALOGUE = EventCatalogue(
             payload_model=events.CooperativeRegisteredV1,
             description=(
                 "A cooperative (Koperasi Desa/Kelurahan Merah Putih) was registered for one or more villages "
-                "of a regency. Carries no contact details."
+                "of a regency. Carries no contact details. Added within v1, optional (older events lack them): "
+                "`village_names`, `district_names` and `regency_name`, the names a certificate prints."
             ),
-            consumers=(Subscription("scheduling", "handle_cooperative_registered"),),
+            consumers=(Subscription("scheduling", "handle_cooperative_registered"),
+                       Subscription("certificates", "handle_cooperative_registered")),
             ordered_by="cooperative_id",
         ),
         EventSpec(
@@ -213,9 +215,12 @@ CATALOGUE = EventCatalogue(
             payload_model=events.CooperativeUpdatedV1,
             description=(
                 "A cooperative's name, villages, legal-entity number or contact changed; the payload is the "
-                "cooperative as it is now (contact details left out). Consumers keep the highest `version`."
+                "cooperative as it is now (contact details left out). Consumers keep the highest `version`. "
+                "Added within v1, optional (older events lack them): `village_names`, `district_names` and "
+                "`regency_name`."
             ),
-            consumers=(Subscription("scheduling", "handle_cooperative_updated"),),
+            consumers=(Subscription("scheduling", "handle_cooperative_updated"),
+                       Subscription("certificates", "handle_cooperative_updated")),
             ordered_by="cooperative_id",
         ),
         EventSpec(
@@ -238,7 +243,8 @@ CATALOGUE = EventCatalogue(
             payload_model=events.SessionScheduledV1,
             description=(
                 "A session of a published programme: its days, venue, resource persons and cooperatives (ids), "
-                "and how many participants sit in it."
+                "and how many participants sit in it. Added within v1, optional (older events lack it): "
+                "`venue_name`, which certificates print."
             ),
             consumers=(Subscription("certificates", "handle_session_scheduled"),),
             ordered_by="session_id",
@@ -251,7 +257,7 @@ CATALOGUE = EventCatalogue(
             description=(
                 "A re-plan, a manual move or a lost venue day changed a published session (`changed` says what), "
                 "or emptied it (`cancelled`). The payload is the session as it is now; consumers keep the highest "
-                "`version`."
+                "`version`. Optional: `venue_name`, as on `session.scheduled`."
             ),
             consumers=(Subscription("certificates", "handle_session_rescheduled"),),
             ordered_by="session_id",

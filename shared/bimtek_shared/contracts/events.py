@@ -123,6 +123,10 @@ class CooperativeRegisteredV1(Payload):
     districts: list[DistrictCode] = Field(min_length=1, description="Codes of the kecamatan of those villages")
     version: int = Field(ge=1, description="Raised by every change; keep the highest seen")
     registered_at: datetime
+    # Added within v1 (optional: older events lack them): the names a certificate prints.
+    village_names: dict[VillageCode, str] | None = Field(default=None, description="Desa/kelurahan name by code")
+    district_names: dict[DistrictCode, str] | None = Field(default=None, description="Kecamatan name by code")
+    regency_name: str | None = Field(default=None, max_length=100, description='e.g. "Kabupaten Jombang"')
 
 
 class CooperativeUpdatedV1(Payload):
@@ -136,9 +140,12 @@ class CooperativeUpdatedV1(Payload):
     changed: list[Literal["name", "villages", "legal_entity_number", "contact_phone", "contact_email"]] = Field(
         min_length=1)
     updated_at: datetime
+    village_names: dict[VillageCode, str] | None = Field(default=None, description="Desa/kelurahan name by code")
+    district_names: dict[DistrictCode, str] | None = Field(default=None, description="Kecamatan name by code")
+    regency_name: str | None = Field(default=None, max_length=100)
 
 
-# -- scheduling: programmes, sessions and who sits where (ids and figures only, never names) --------
+# -- scheduling: programmes, sessions and who sits where (ids and figures; a venue's name, no person's) -
 SessionChange = Literal["days", "venue", "resource_persons", "cooperatives", "participants"]
 
 
@@ -166,6 +173,8 @@ class SessionState(Payload):
     number: int = Field(ge=1, description="1, 2, ... in date order within the programme")
     days: list[date] = Field(min_length=1)
     venue_id: uuid.UUID
+    venue_name: str | None = Field(default=None, max_length=200,
+                                   description="Added within v1 (older events lack it): what a certificate prints")
     resource_person_ids: list[uuid.UUID]
     cooperative_ids: list[uuid.UUID]
     participants: int = Field(ge=0)

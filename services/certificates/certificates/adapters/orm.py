@@ -4,7 +4,7 @@ from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Integer, MetaData, String, Table, UniqueConstraint,
     Uuid, func,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from bimtek_shared.persistence.messaging_tables import define_messaging_tables
 
@@ -50,6 +50,23 @@ training_sessions = Table(
     Column("regency", String(5), nullable=False),
     Column("days", ARRAY(Date), nullable=False),
     Column("cancelled", Boolean, nullable=False, server_default="false"),
+    Column("venue_name", String(200), nullable=True),  # migration 0006; NULL from events older than the field
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Each cooperative's names as certificates print them (migration 0006), from registration's
+# cooperative events, the newest version winning: the desa is its first village's, the kecamatan
+# that village's. NULL where an event older than those fields left them out.
+cooperatives = Table(
+    "cooperatives",
+    metadata,
+    Column("cooperative_id", Uuid, primary_key=True),
+    Column("regency", String(5), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("village_name", String(100), nullable=True),
+    Column("district_name", String(100), nullable=True),
+    Column("regency_name", String(100), nullable=True),
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -128,6 +145,9 @@ certificates = Table(
     # What the document prints of the person; withdrawn (NULL) once they are erased. Not signed.
     Column("printed_name", String(200), nullable=True),
     Column("printed_position", String(40), nullable=True),
+    # The names of others it was issued with (migration 0006): cooperative, village, district,
+    # regency, venue; one not known then (NULL or missing) is printed as known now. Not signed.
+    Column("printed_places", JSONB, nullable=True),
     Column("key_id", Integer, nullable=False),
     Column("signature", String(100), nullable=False),  # base64url Ed25519 over the canonical data
     Column("status", String(10), nullable=False),

@@ -96,9 +96,9 @@ def build_document(facts: CertificateFacts, *, printed_name: str | None, printed
                    verification_url: str, qr_token: str, cooperative_name: str = "", village_name: str = "",
                    district_name: str = "", regency_name: str = "", venue_name: str = "",
                    signatories: tuple[Signatory, ...] = ()) -> CertificateDocument:
-    """The printed document's data. Certificates holds no names of cooperatives, regions or venues
-    (registration and scheduling own them and their events carry ids), so the caller supplies those
-    it has looked up; left out, they print empty."""
+    """The printed document's data. The names of the cooperative, its regions and the venue are
+    kept from registration's and scheduling's events (``service_layer/places.py``); one not known
+    prints empty (the regency as its code)."""
     return CertificateDocument(
         number=facts.number, participant_name=printed_name, position_group=facts.position_group,
         position=printed_position, cooperative_name=cooperative_name, village_name=village_name,

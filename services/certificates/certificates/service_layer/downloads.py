@@ -8,8 +8,8 @@ re-issue, revocation and erasure; rendered on demand they always show the certif
 The gateway streams archives: it pages through ``list_certificates`` and asks for a batch of PDFs
 at a time (``render_certificates``), so neither side holds more than a batch. The names a
 certificate prints that this service does not own (the cooperative, its desa and kecamatan, the
-regency, the venue) come with the request, looked up by the gateway from registration and
-scheduling; the signatories are configured per regency (``CERTIFICATE_SIGNATORIES``).
+regency, the venue) are kept from registration's and scheduling's events (``places.py``); the
+signatories are configured per regency (``CERTIFICATE_SIGNATORIES``).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from ..adapters.pdf import render_certificates, render_session_document
 from ..domain.certificates import CertificateStatus
 from ..domain.document import CertificateDocument, Signatory
 from .issuing import document_for
+from .places import printed_places
 
 if TYPE_CHECKING:
     from .unit_of_work import CertificatesUnitOfWork
@@ -97,23 +98,15 @@ def list_certificates(uow: CertificatesUnitOfWork, caller: Caller | None, query:
     return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
 
-def _documents(uow: CertificatesUnitOfWork, rows: list[Mapping[str, Any]], print_names: Mapping[str, Any],
+def _documents(uow: CertificatesUnitOfWork, rows: list[Mapping[str, Any]],
                signatories: Mapping[str, tuple[Signatory, ...]]) -> list[CertificateDocument]:
-    cooperatives, venues = print_names.get("cooperatives") or {}, print_names.get("venues") or {}
-    documents = []
-    for row in rows:
-        cooperative = cooperatives.get(str(row["cooperative_id"])) or {}
-        documents.append(document_for(
-            uow, row, cooperative_name=cooperative.get("name", ""), village_name=cooperative.get("village", ""),
-            district_name=cooperative.get("district", ""), regency_name=print_names.get("regency_name", ""),
-            venue_name=venues.get(str(row["session_id"]), ""),
-            signatories=signatories.get(row["regency"]) or signatories.get("*") or ()))
-    return documents
+    return [document_for(uow, row, places, signatories.get(row["regency"]) or signatories.get("*") or ())
+            for row, places in zip(rows, printed_places(uow, rows))]
 
 
 def render_certificate_files(uow: CertificatesUnitOfWork, caller: Caller | None, cpu_run: CpuRun,
-                             signatories: Mapping[str, tuple[Signatory, ...]], certificate_ids: list[str],
-                             print_names: Mapping[str, Any]) -> dict[str, Any]:
+                             signatories: Mapping[str, tuple[Signatory, ...]],
+                             certificate_ids: list[str]) -> dict[str, Any]:
     """Up to 50 certificates as PDFs, rendered in one trip to a worker process. Those the caller
     may not read are answered as not found; those not printable (revoked, superseded by a
     re-issue, the person erased) as such, with their status."""
@@ -124,7 +117,7 @@ def render_certificate_files(uow: CertificatesUnitOfWork, caller: Caller | None,
     with uow:
         rows = [row for row in uow.downloads.rows(ids, regency=caller.regency_scope) if _may_read(caller, row)]
         printable = [row for row in rows if _printable(row)]
-        documents = _documents(uow, printable, print_names, signatories)
+        documents = _documents(uow, printable, signatories)
     pdfs = cpu_run(render_certificates, documents) if documents else []
     answered = {row["id"]: row for row in rows}
     rendered = {row["id"]: pdf for row, pdf in zip(printable, pdfs)}
@@ -143,8 +136,7 @@ def render_certificate_files(uow: CertificatesUnitOfWork, caller: Caller | None,
 
 
 def render_session_file(uow: CertificatesUnitOfWork, caller: Caller | None, cpu_run: CpuRun,
-                        signatories: Mapping[str, tuple[Signatory, ...]], session_id: str,
-                        print_names: Mapping[str, Any]) -> dict[str, Any]:
+                        signatories: Mapping[str, tuple[Signatory, ...]], session_id: str) -> dict[str, Any]:
     """A session's printable certificates in one PDF, a page each, for its regency's staff."""
     caller = require_caller(caller)
     if caller.role not in STAFF:
@@ -159,6 +151,6 @@ def render_session_file(uow: CertificatesUnitOfWork, caller: Caller | None, cpu_
             if len(page) < MAX_PAGE:
                 break
             after = page[-1]["id"]
-        documents = _documents(uow, rows, print_names, signatories)
+        documents = _documents(uow, rows, signatories)
     content = cpu_run(render_session_document, documents)
     return {"pages": len(documents), "content_base64": base64.b64encode(content).decode("ascii")}

@@ -24,8 +24,9 @@ from ..adapters.signing import CertificateSigner, Signature, verify_signature
 from ..domain.certificates import (
     CertificateFacts, CertificateStatus, build_document, format_number, issue_year, verification_url,
 )
-from ..domain.document import CertificateDocument
+from ..domain.document import CertificateDocument, Signatory
 from ..domain.model import RosterEntry, RosterStatus
+from .places import places_now, printed_places
 
 if TYPE_CHECKING:
     from .unit_of_work import CertificatesUnitOfWork
@@ -97,7 +98,8 @@ def issue_for_completions(uow: CertificatesUnitOfWork, completions: list[dict[st
         # until a later correction re-issues it.
         row = _signed_row(uow, facts, id=uuid.uuid4(), sequence=sequence, year=year,
                           printed_name=entry.full_name if entry else None,
-                          printed_position=entry.position if entry else None)
+                          printed_position=entry.position if entry else None,
+                          printed_places=places_now(uow, facts.cooperative_id, facts.session_id))
         uow.certificates.add(row, actor=None)
         uow.emit("certificate.issued", _event_payload(row), regency=regency, aggregate_id=row["participant_id"])
 
@@ -129,7 +131,8 @@ def reissue(uow: CertificatesUnitOfWork, old: Mapping[str, Any], entry: RosterEn
                     issued_at=datetime.now(timezone.utc), cooperative_id=entry.cooperative_id,
                     position_group=entry.position_group)
     row = _signed_row(uow, facts, id=uuid.uuid4(), sequence=old["sequence"], year=old["year"],
-                      printed_name=entry.full_name, printed_position=entry.position, replaces=old["id"])
+                      printed_name=entry.full_name, printed_position=entry.position, replaces=old["id"],
+                      printed_places=places_now(uow, facts.cooperative_id, facts.session_id))
     uow.certificates.add(row, actor=None, action="reissued")
     uow.certificates.supersede(old["id"], by=row["id"])
     uow.certificates.add_history(old["id"], "superseded")
@@ -182,6 +185,7 @@ def _describe(uow: CertificatesUnitOfWork, row: Mapping[str, Any], *, with_histo
         "id": str(row["id"]), "public_id": row["public_id"], "number": row["number"], "version": row["version"],
         "status": row["status"], "participant_id": str(row["participant_id"]),
         "cooperative_id": str(row["cooperative_id"]) if row["cooperative_id"] else None,
+        "cooperative_name": printed_places(uow, [row])[0]["cooperative"] or None,
         "full_name": row["printed_name"], "position_group": row["position_group"],
         "position": row["printed_position"], "personal_data_erased": row["printed_name"] is None,
         "programme_id": str(row["programme_id"]), "programme_title": row["programme_title"],
@@ -214,13 +218,17 @@ def certificate_keys(uow: CertificatesUnitOfWork) -> dict[str, Any]:
     return uow.issuing.signer.jwks()
 
 
-def document_for(uow: CertificatesUnitOfWork, row: Mapping[str, Any], **names: Any) -> CertificateDocument:
-    """The printed document's data of one certificate (for the PDF renderer); ``names`` are the
-    cooperative, region, venue names and signatories where the caller has them."""
+def document_for(uow: CertificatesUnitOfWork, row: Mapping[str, Any], places: Mapping[str, str] | None = None,
+                 signatories: tuple[Signatory, ...] = ()) -> CertificateDocument:
+    """The printed document's data of one certificate (for the PDF renderer); ``places`` are the
+    names of others it prints (``places.printed_places``, looked up here unless given)."""
     facts = facts_of(row)
+    places = places or printed_places(uow, [row])[0]
     return build_document(facts, printed_name=row["printed_name"], printed_position=row["printed_position"],
                           verification_url=verification_url(uow.issuing.public_base_url, row["public_id"]),
-                          qr_token=uow.issuing.signer.token(facts), **names)
+                          qr_token=uow.issuing.signer.token(facts), cooperative_name=places["cooperative"],
+                          village_name=places["village"], district_name=places["district"],
+                          regency_name=places["regency"], venue_name=places["venue"], signatories=signatories)
 
 
 def summary(uow: CertificatesUnitOfWork, participant_id: uuid.UUID, caller: Caller) -> list[dict[str, Any]]:

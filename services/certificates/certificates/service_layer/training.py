@@ -1,5 +1,5 @@
 """What certificates keeps of scheduling's plans: each programme's attendance rule, each session's
-days, and each participant's session; the newest revision or version of each wins, whatever order
+days and venue name, and each participant's session; the newest revision or version of each wins, whatever order
 the events arrive in."""
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def record_sessions(uow: CertificatesUnitOfWork, events: list[EventEnvelope], co
             rescheduled = event.type == "session.rescheduled"
             payload = (SessionRescheduledV1 if rescheduled else SessionScheduledV1).model_validate(event.payload)
             rows.append({"session_id": payload.session_id, "programme_id": payload.programme_id,
-                         "regency": event.regency, "days": payload.days, "version": payload.version,
+                         "regency": event.regency, "days": payload.days, "venue_name": payload.venue_name,
+                         "version": payload.version,
                          "cancelled": rescheduled and payload.cancelled})
         uow.training.keep_sessions(_newest(rows, lambda row: row["session_id"], "version"))
 

@@ -9,6 +9,7 @@ from bimtek_shared.persistence.unit_of_work import UnitOfWork
 from ..adapters.certificates import CertificateRepository
 from ..adapters.completions import CompletionRepository
 from ..adapters.downloads import DownloadQueries
+from ..adapters.places import PlaceRepository
 from ..adapters.repository import RosterRepository
 from ..adapters.training import TrainingRepository
 from .issuing import Issuing
@@ -29,3 +30,4 @@ class CertificatesUnitOfWork(UnitOfWork):
         self.completions = CompletionRepository(session)
         self.certificates = CertificateRepository(session)
         self.downloads = DownloadQueries(session)
+        self.places = PlaceRepository(session)

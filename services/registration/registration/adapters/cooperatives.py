@@ -38,6 +38,22 @@ class CooperativeRepository:
         return {row.code: Village(code=row.code, district=row.district_code, name=row.name, kind=row.kind,
                                   retired=row.retired_at is not None) for row in rows}
 
+    def place_names(self, cooperatives: Collection[Cooperative],
+                    known: dict[str, Village]) -> dict[uuid.UUID, dict[str, Any]]:
+        """What the cooperative events carry for certificates to print, per cooperative: its
+        villages', kecamatan's and regency's names (one query per level for many cooperatives)."""
+        district_codes = {known[code].district for c in cooperatives for code in c.villages if code in known}
+        regency_codes = {c.regency for c in cooperatives}
+        district_names = dict(self._session.execute(
+            select(districts.c.code, districts.c.name).where(districts.c.code.in_(district_codes))).all()) \
+            if district_codes else {}
+        regency_names = dict(self._session.execute(
+            select(regencies.c.code, regencies.c.name).where(regencies.c.code.in_(regency_codes))).all())
+        return {c.id: {"village_names": {code: known[code].name for code in c.villages if code in known},
+                       "district_names": {code: district_names[code] for code in c.districts(known)
+                                          if code in district_names},
+                       "regency_name": regency_names.get(c.regency)} for c in cooperatives}
+
     def regency_exists(self, regency: str) -> bool:
         return self._session.execute(select(regencies.c.code).where(regencies.c.code == regency)).first() is not None
 

@@ -204,10 +204,12 @@ def _create_cooperatives(uow: RegistrationUnitOfWork, rows: list[CheckedRow], vi
                                                       known_villages=known, name=names.get(code))
                for code in village_codes]
     uow.cooperatives.add_many(created, known)
+    place_names = uow.cooperatives.place_names(created, known)
     uow.add_to_outbox([
         (new_event("cooperative.registered", CooperativeRegisteredV1(
             cooperative_id=c.id, name=c.name, villages=c.villages, districts=c.districts(known), version=c.version,
-            registered_at=c.created_at), regency=c.regency, correlation_id=uow.correlation_id), c.id)
+            registered_at=c.created_at, **place_names[c.id]), regency=c.regency, correlation_id=uow.correlation_id),
+         c.id)
         for c in created])
     return {c.villages[0]: c.id for c in created}
 

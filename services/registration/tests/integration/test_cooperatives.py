@@ -116,6 +116,11 @@ def test_a_cooperative_for_two_villages_of_jombang_is_registered_and_announced(u
     assert event["payload"]["villages"] == [JOMBATAN, PETERONGAN_DESA]
     assert event["payload"]["districts"] == [KOTA_JOMBANG, PETERONGAN]
     assert "contact_phone" not in event["payload"]
+    # The names certificates print, from the region tables.
+    assert event["payload"]["village_names"][JOMBATAN] == "Jombatan"
+    assert set(event["payload"]["village_names"]) == {JOMBATAN, PETERONGAN_DESA}
+    assert event["payload"]["district_names"] == {KOTA_JOMBANG: "Jombang", PETERONGAN: "Peterongan"}
+    assert event["payload"]["regency_name"] == "Kabupaten Jombang"
     assert cooperatives.get_cooperative(uow, caller("trainer"), created["id"])["name"] == created["name"]
 
 
@@ -169,6 +174,8 @@ def test_an_update_changes_what_was_sent_and_announces_it(uow, sessions):
     assert changed["type"] == "cooperative.updated"
     assert changed["payload"]["changed"] == ["villages", "legal_entity_number"]
     assert changed["payload"]["version"] == 2
+    assert set(changed["payload"]["village_names"]) == {"35.17.02.2001", "35.17.02.2002"}
+    assert changed["payload"]["regency_name"] == "Kabupaten Jombang"
     # Sending the same again changes nothing and announces nothing.
     again = cooperatives.update_cooperative(uow, caller(), created["id"], changes)
     assert again["version"] == 2 and len(outbox(sessions, created["id"])) == 2

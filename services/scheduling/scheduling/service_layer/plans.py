@@ -242,6 +242,8 @@ def _announce(uow: SchedulingUnitOfWork, programme: TrainingProgramme, plan_id: 
     """Every event of a publication, in one multi-row outbox insert (a regency's first publication
     announces some 2,500 seats)."""
     regency = programme.regency
+    announced = (*changes.scheduled, *(change.session for change in changes.rescheduled), *changes.cancelled)
+    venue_names = uow.venues.names({session.venue_id for session in announced})
 
     def event(event_type: str, payload: Any, aggregate: uuid.UUID) -> tuple[EventEnvelope, uuid.UUID]:
         return new_event(event_type, payload, regency=regency, correlation_id=uow.correlation_id), aggregate
@@ -249,6 +251,7 @@ def _announce(uow: SchedulingUnitOfWork, programme: TrainingProgramme, plan_id: 
     def state(session: PlannedSession, version: int) -> dict[str, Any]:
         return {"session_id": session.id, "programme_id": programme.id, "number": session.number,
                 "days": list(session.days), "venue_id": session.venue_id,
+                "venue_name": venue_names.get(session.venue_id),
                 "resource_person_ids": list(session.resource_person_ids),
                 "cooperative_ids": list(session.cooperative_ids), "participants": session.participants,
                 "version": version}

@@ -188,6 +188,9 @@ def test_a_preview_is_published_exactly_and_announced(new_uow, two_persons):
     assert [(s["id"], s["days"], s["cooperatives"]) for s in published["sessions"]] == \
            [(s["id"], s["days"], s["cooperatives"]) for s in preview["sessions"]]
     assert outbox(new_uow, before) == {"programme.published": 1, "session.scheduled": 3, "participant.assigned": 72}
+    venue_names = query(new_uow, "SELECT envelope->'payload'->>'venue_name' FROM outbox WHERE id > :since "
+                                 "AND event_type = 'session.scheduled'", since=before)
+    assert [row[0] for row in venue_names] == [hall["name"]] * 3  # what certificates print
     seated = seats(new_uow, jombang["id"])
     assert set(seated) == {p for people in region.members.values() for p in people}
     for cooperative, people in region.members.items():  # a team sits together
