@@ -47,7 +47,7 @@ def token(role: str, regency: str) -> str:
     from bimtek_gateway.settings import GatewaySettings
 
     # A fresh user per run: the imports rate limit (per user, in the shared Redis) never bites.
-    access, _ = issue_access_token(GatewaySettings(), user_id=f"bench-import-{uuid.uuid4().hex[:8]}", role=role,
+    access, _ = issue_access_token(GatewaySettings(), user_id=str(uuid.uuid4()), role=role,
                                    regency=regency)
     return access
 
