@@ -8,15 +8,9 @@ from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bimtek_shared.contracts.wording import POSITION_TITLES, long_date
+
 JAKARTA = ZoneInfo("Asia/Jakarta")
-_MONTHS = {"id": ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-                  "Oktober", "November", "Desember"],
-           "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                  "October", "November", "December"]}
-POSITIONS = {"ketua": "Ketua", "wakil_ketua_usaha": "Wakil Ketua Bidang Usaha",
-             "wakil_ketua_keanggotaan": "Wakil Ketua Bidang Keanggotaan", "sekretaris": "Sekretaris",
-             "bendahara": "Bendahara", "anggota_pengurus": "Anggota Pengurus", "ketua_pengawas": "Ketua Pengawas",
-             "anggota_pengawas": "Anggota Pengawas"}
 WORDS = {
     "id": {
         "title": "Verifikasi Sertifikat Bimtek KDMP", "valid": "SAH", "revoked": "DICABUT",
@@ -65,7 +59,7 @@ _STYLE = (
 
 
 def _long_date(day: date, language: str) -> str:
-    return f"{day.day} {_MONTHS[language][day.month - 1]} {day.year}"
+    return long_date(day, language)
 
 
 def _page(language: str, body: str, switch_to: str) -> str:
@@ -111,7 +105,7 @@ def certificate_page(certificate: dict[str, Any], language: str, *, current_url:
     else:
         fields.append((words["name"], certificate["full_name"] or "-"))
         position = certificate.get("position")
-        fields.append((words["position"], POSITIONS.get(position, position or "-")))
+        fields.append((words["position"], POSITION_TITLES.get(position, position or "-")))
     fields += [
         (words["group"], words.get(certificate["position_group"], certificate["position_group"])),
         # The name when certificates knows it (as printed), else the id.

@@ -29,6 +29,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from bimtek_shared.contracts.wording import POSITION_TITLES, long_date, month_name
+
 from ..domain.document import CertificateDocument, Signatory
 
 FONTS = Path(__file__).parent / "fonts"
@@ -39,18 +41,6 @@ TEXT_WIDTH = WIDTH - 2 * MARGIN - 24 * mm
 TEMPLATE = "certificate-frame"
 TITLE = "Sertifikat Bimtek KDMP"  # the file's title: never a name, metadata travels further than pages
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")
-POSITION_TITLES = {
-    "ketua": "Ketua",
-    "wakil_ketua_usaha": "Wakil Ketua Bidang Usaha",
-    "wakil_ketua_keanggotaan": "Wakil Ketua Bidang Keanggotaan",
-    "sekretaris": "Sekretaris",
-    "bendahara": "Bendahara",
-    "anggota_pengurus": "Anggota Pengurus",
-    "ketua_pengawas": "Ketua Pengawas",
-    "anggota_pengawas": "Anggota Pengawas",
-}
 GROUP_TITLES = {"pengurus": "Pengurus", "pengawas": "Pengawas"}
 HEADING = "BIMBINGAN TEKNIS PENGURUS DAN PENGAWAS KOPERASI DESA/KELURAHAN MERAH PUTIH"
 QR_MASK = 2  # any fixed one: see _draw_qr
@@ -76,11 +66,6 @@ def register_fonts() -> None:
 # --------------------------------------------------------------------------- wording
 
 
-def long_date(day: date) -> str:
-    """``1 Oktober 2025``."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
 def days_in_words(days: Iterable[date]) -> str:
     """``1–3 Oktober 2025``, ``30 September–2 Oktober 2025``, ``6, 8 dan 10 Oktober 2025``."""
     ordered = sorted(set(days))
@@ -93,15 +78,15 @@ def days_in_words(days: Iterable[date]) -> str:
         if (first.year, first.month) == (last.year, last.month):
             return f"{first.day}–{long_date(last)}"
         if first.year == last.year:
-            return f"{first.day} {MONTHS[first.month - 1]}–{long_date(last)}"
+            return f"{first.day} {month_name(first.month)}–{long_date(last)}"
         return f"{long_date(first)}–{long_date(last)}"
     groups: dict[tuple[int, int], list[str]] = {}
     for day in ordered:
         groups.setdefault((day.year, day.month), []).append(str(day.day))
     if len(groups) == 1:  # "6, 8 dan 10 Oktober 2025"
         (year, month), numbers = next(iter(groups.items()))
-        return f"{_listed(numbers)} {MONTHS[month - 1]} {year}"
-    phrases = [f"{', '.join(numbers)} {MONTHS[month - 1]} {year}" for (year, month), numbers in groups.items()]
+        return f"{_listed(numbers)} {month_name(month)} {year}"
+    phrases = [f"{', '.join(numbers)} {month_name(month)} {year}" for (year, month), numbers in groups.items()]
     return _listed(phrases)
 
 

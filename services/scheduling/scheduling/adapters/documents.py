@@ -19,19 +19,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-DAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-          "November", "Desember")
-POSITION_TITLES = {
-    "ketua": "Ketua",
-    "wakil_ketua_usaha": "Wakil Ketua Bidang Usaha",
-    "wakil_ketua_keanggotaan": "Wakil Ketua Bidang Keanggotaan",
-    "sekretaris": "Sekretaris",
-    "bendahara": "Bendahara",
-    "anggota_pengurus": "Anggota Pengurus",
-    "ketua_pengawas": "Ketua Pengawas",
-    "anggota_pengawas": "Anggota Pengawas",
-}
+from bimtek_shared.contracts import wording
+
 HEADING = "Bimbingan Teknis Pengurus dan Pengawas Koperasi Desa/Kelurahan Merah Putih"
 ROWS_PER_PAGE = 20
 ROWS_PER_PAGE_WITH_QR = 10
@@ -42,13 +31,13 @@ REGULAR, BOLD = "Helvetica", "Helvetica-Bold"
 
 def long_date(day: date) -> str:
     """``Senin, 6 Oktober 2025``."""
-    return f"{DAYS[day.weekday()]}, {day.day} {MONTHS[day.month - 1]} {day.year}"
+    return f"{wording.WEEKDAY_NAMES[day.weekday()]}, {wording.long_date(day)}"
 
 
 def position_title(position: str | None) -> str:
     if not position:
         return "-"
-    return POSITION_TITLES.get(position, position.replace("_", " ").capitalize())
+    return wording.POSITION_TITLES.get(position, position.replace("_", " ").capitalize())
 
 
 def _fit(text: str, font: str, size: float, width: float) -> str:

@@ -70,6 +70,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
+from bimtek_shared.contracts.wording import long_date
+
 from scheduling.domain.planning import (
     Figures,
     Plan,
@@ -83,10 +85,6 @@ from scheduling.domain.planning import (
 )
 
 __all__ = ["plan", "measure", "session_id"]
-
-_MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-           "Oktober", "November", "Desember")
-
 
 def session_id(programme_id: uuid.UUID, number: int) -> uuid.UUID:
     return uuid.uuid5(programme_id, str(number))
@@ -901,12 +899,8 @@ class _Planner:
 
 
 # -- explanations ----------------------------------------------------------------------------
-def _day_text(day: date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
 def _days_text(days: Iterable[date]) -> str:
-    return ", ".join(_day_text(d) for d in days)
+    return ", ".join(long_date(d) for d in days)
 
 
 def _join(items: list[str]) -> str:
