@@ -56,3 +56,12 @@ def require_caller(caller: Caller | None) -> Caller:
     if caller is None:
         raise DomainError("unauthenticated")
     return caller
+
+
+def require_role(caller: Caller | None, roles: frozenset[str]) -> Caller:
+    """The caller, if their role is one of ``roles``. Services check roles themselves too: they do
+    not rely on the gateway's checks (identity.MAY)."""
+    caller = require_caller(caller)
+    if caller.role not in roles:
+        raise DomainError("forbidden")
+    return caller

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.ids import parse_id
 
@@ -51,10 +51,7 @@ def parse_signatories(spec: str | None) -> dict[str, tuple[Signatory, ...]]:
 
 
 def _require_reader(caller: Caller | None) -> Caller:
-    caller = require_caller(caller)
-    if caller.role not in STAFF | {COOPERATIVE_OPERATOR, PARTICIPANT}:
-        raise DomainError("forbidden")
-    return caller
+    return require_role(caller, STAFF | {COOPERATIVE_OPERATOR, PARTICIPANT})
 
 
 def _may_read(caller: Caller, row: Mapping[str, Any]) -> bool:
@@ -138,9 +135,7 @@ def render_certificate_files(uow: CertificatesUnitOfWork, caller: Caller | None,
 def render_session_file(uow: CertificatesUnitOfWork, caller: Caller | None, cpu_run: CpuRun,
                         signatories: Mapping[str, tuple[Signatory, ...]], session_id: str) -> dict[str, Any]:
     """A session's printable certificates in one PDF, a page each, for its regency's staff."""
-    caller = require_caller(caller)
-    if caller.role not in STAFF:
-        raise DomainError("forbidden")
+    caller = require_role(caller, STAFF)
     sid = parse_id(session_id, "certificate_not_found")
     rows: list[dict[str, Any]] = []
     after: uuid.UUID | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.caller import Caller, require_caller, require_role
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
@@ -142,9 +142,7 @@ def reissue(uow: CertificatesUnitOfWork, old: Mapping[str, Any], entry: RosterEn
 
 
 def revoke(uow: CertificatesUnitOfWork, caller: Caller | None, certificate_id: str, reason: str) -> dict[str, Any]:
-    caller = require_caller(caller)
-    if caller.role not in REVOKERS:
-        raise DomainError("forbidden")
+    caller = require_role(caller, REVOKERS)
     cid = parse_id(certificate_id, "certificate_not_found")
     with uow:
         row = uow.certificates.get(cid, regency=caller.regency_scope, for_update=True)
@@ -241,9 +239,7 @@ def summary(uow: CertificatesUnitOfWork, participant_id: uuid.UUID, caller: Call
 def list_certificates_page(uow: CertificatesUnitOfWork, caller: Caller | None, query: Mapping[str, Any]
                            ) -> dict[str, Any]:
     """The regency's certificates, every version, a keyset page at a time (``GET /api/v1/certificates``)."""
-    caller = require_caller(caller)
-    if caller.role not in READERS:
-        raise DomainError("forbidden")
+    caller = require_role(caller, READERS)
     regency = query.get("regency") or caller.regency_scope
     if regency is not None and not caller.may_access(regency):
         raise DomainError("regency_out_of_scope")

@@ -12,19 +12,19 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.events import CooperativeRegisteredV1, CooperativeUpdatedV1
 from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
 
 from ..domain import cooperatives as domain
+from .access import COOPERATIVE_OPERATOR, cooperative_of
 from .commands import CooperativeChanges, CooperativeStatistics, ListCooperatives, RegisterCooperative
 from .unit_of_work import RegistrationUnitOfWork
 
 WRITERS = frozenset({"province_admin", "regency_admin", "operator"})
 READERS = WRITERS | {"trainer"}
-COOPERATIVE_OPERATOR = "cooperative_operator"  # reads its own cooperative only
 COOPERATIVE_SORTS: dict[str, type] = {"name": str, "created_at": datetime}
 COOPERATIVE_DEFAULT_SORT = "name"
 # Rows read per round while filtering a page on team completeness (computed, not stored).
@@ -33,7 +33,7 @@ TEAM_FILTER_BATCH = 200
 
 def register_cooperative(uow: RegistrationUnitOfWork, caller: Caller | None,
                          command: RegisterCooperative) -> dict[str, Any]:
-    caller = _require_role(caller, WRITERS)
+    caller = require_role(caller, WRITERS)
     if not caller.may_access(command.regency):
         raise DomainError("regency_out_of_scope")
     with uow:
@@ -58,7 +58,7 @@ def register_cooperative(uow: RegistrationUnitOfWork, caller: Caller | None,
 
 def update_cooperative(uow: RegistrationUnitOfWork, caller: Caller | None, cooperative_id: str,
                        changes: CooperativeChanges) -> dict[str, Any]:
-    caller = _require_role(caller, WRITERS)
+    caller = require_role(caller, WRITERS)
     cid = parse_id(cooperative_id, "cooperative_not_found")
     wanted = changes.model_dump(include=changes.model_fields_set)
     with uow:
@@ -90,7 +90,7 @@ def get_cooperative(uow: RegistrationUnitOfWork, caller: Caller | None, cooperat
     """A cooperative with its villages and its team: positions held, counts and whether complete."""
     caller = _require_reader(caller)
     cid = parse_id(cooperative_id, "cooperative_not_found")
-    own = _own_cooperative(caller)
+    own = cooperative_of(caller)
     with uow:
         cooperative = uow.cooperatives.get(cid, caller.regency_scope)
         # The same answer for "not there", "another regency's" and "not yours": existence is not disclosed.
@@ -118,7 +118,7 @@ def list_cooperatives(uow: RegistrationUnitOfWork, caller: Caller | None, query:
         while len(kept) < wanted:
             rows = uow.cooperatives.list_page(
                 regency=query.regency or caller.regency_scope, district=query.district,
-                only=_own_cooperative(caller), order=order, after=after, limit=batch,
+                only=cooperative_of(caller), order=order, after=after, limit=batch,
             )
             held = uow.cooperatives.positions_held([row["id"] for row in rows])
             for row in rows:
@@ -148,7 +148,7 @@ def cooperative_statistics(uow: RegistrationUnitOfWork, caller: Caller | None,
     A cooperative serving villages in two kecamatan counts in both (with all its participants);
     the regency's totals count every cooperative and participant once.
     """
-    caller = _require_role(caller, READERS)
+    caller = require_role(caller, READERS)
     regency = query.regency or caller.regency_scope
     if regency is None:
         raise DomainError("validation_failed", {"errors": [
@@ -191,28 +191,8 @@ def cooperative_statistics(uow: RegistrationUnitOfWork, caller: Caller | None,
 
 
 # -- rules shared by the use cases ----------------------------------------------------------------
-def _require_role(caller: Caller | None, roles: frozenset[str]) -> Caller:
-    caller = require_caller(caller)
-    if caller.role not in roles:
-        raise DomainError("forbidden")
-    return caller
-
-
 def _require_reader(caller: Caller | None) -> Caller:
-    caller = require_caller(caller)
-    if caller.role not in READERS and caller.role != COOPERATIVE_OPERATOR:
-        raise DomainError("forbidden")
-    return caller
-
-
-def _own_cooperative(caller: Caller) -> uuid.UUID | None:
-    """The one cooperative a cooperative operator may see; None for callers who see whole regencies."""
-    if caller.role != COOPERATIVE_OPERATOR:
-        return None
-    try:
-        return uuid.UUID(caller.cooperative or "")
-    except ValueError:
-        raise DomainError("forbidden") from None  # an operator whose cooperative is unknown sees nothing
+    return require_role(caller, READERS | {COOPERATIVE_OPERATOR})
 
 
 def _refuse_taken(uow: RegistrationUnitOfWork, cooperative: domain.Cooperative) -> None:

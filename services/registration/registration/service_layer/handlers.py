@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, timezone
 from typing import Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.caller import Caller, require_caller, require_role
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.ids import parse_id
@@ -19,6 +19,7 @@ from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
 
 from ..domain import model
 from ..domain.regions import RegionDirectory
+from .access import cooperative_of, may_see_cooperative
 from .commands import (
     AuthenticateParticipant, ListAuditLog, ListParticipantImports, ListParticipants, ListPage, ParticipantChanges,
     RegisterParticipant, Replacement, RevealNik, StartParticipantImport, WithdrawParticipant, parse_command,
@@ -26,7 +27,6 @@ from .commands import (
 from .unit_of_work import RegistrationUnitOfWork
 
 IMPORT_CHUNK = 200  # rows per transaction: progress is visible, and a crash repeats at most one chunk
-COOPERATIVE_OPERATOR = "cooperative_operator"
 # What each list may be sorted by (the type of the sorted value), and its order when none is asked.
 PARTICIPANT_SORTS: dict[str, type] = {"registered_at": datetime, "full_name": str}
 PARTICIPANT_DEFAULT_SORT = "registered_at"
@@ -116,7 +116,7 @@ def get_participant(uow: RegistrationUnitOfWork, caller: Caller | None, particip
     pid = parse_id(participant_id, "participant_not_found")
     with uow:
         view = uow.participants.get(pid, regency=caller.regency_scope)
-        if view is None or not _may_see_cooperative(caller, view["cooperative_id"]) \
+        if view is None or not may_see_cooperative(caller, view["cooperative_id"]) \
                 or (caller.role == "participant" and caller.user != str(pid)):
             # The same answer for "not there", "another regency's" and "someone else's" (a participant
             # reads only themselves): existence is not disclosed.
@@ -132,7 +132,7 @@ def list_participants(uow: RegistrationUnitOfWork, caller: Caller | None, query:
     caller = require_caller(caller)
     if query.regency is not None and not caller.may_access(query.regency):
         raise DomainError("regency_out_of_scope")  # refused rather than answered empty: the caller asked wrongly
-    cooperative = _cooperative_of(caller)
+    cooperative = cooperative_of(caller)
     if cooperative is not None and query.cooperative_id not in (None, cooperative):
         raise DomainError("forbidden")
     positions = None
@@ -155,26 +155,6 @@ def list_participants(uow: RegistrationUnitOfWork, caller: Caller | None, query:
     return {"items": [_public(row) for row in items], "next_cursor": next_cursor, "limit": query.limit}
 
 
-def _cooperative_of(caller: Caller) -> uuid.UUID | None:
-    """The one cooperative a caller tied to one may see; None for callers who see whole regencies."""
-    if caller.cooperative:
-        try:
-            return uuid.UUID(caller.cooperative)
-        except ValueError:
-            raise DomainError("forbidden") from None
-    if caller.role == COOPERATIVE_OPERATOR:
-        raise DomainError("forbidden")  # an operator whose cooperative is unknown sees nothing
-    return None
-
-
-def _may_see_cooperative(caller: Caller, cooperative_id: uuid.UUID | None) -> bool:
-    try:
-        cooperative = _cooperative_of(caller)
-    except DomainError:
-        return False
-    return cooperative is None or cooperative == cooperative_id
-
-
 def _page_position(uow: RegistrationUnitOfWork, query: ListPage, sorts: dict[str, type],
                    default_sort: str) -> tuple[SortOrder, tuple | None]:
     """The order a list is asked in and the sort key its page starts after (None: the first page)."""
@@ -190,7 +170,7 @@ def update_participant(uow: RegistrationUnitOfWork, caller: Caller | None, parti
     """Change the fields sent of an active participant: name, phone, position, cooperative (one of
     the same regency), or a correction of NIK, sex and birth date together. Announced with
     ``participant.updated`` when anything changed."""
-    caller = _require_role(caller, WRITERS)
+    caller = require_role(caller, WRITERS)
     wanted = changes.model_dump(include=changes.model_fields_set)
     with uow:
         participant = _load_for_change(uow, caller, participant_id)
@@ -216,7 +196,7 @@ def withdraw_participant(uow: RegistrationUnitOfWork, caller: Caller | None, par
                          command: WithdrawParticipant) -> dict[str, Any]:
     """Take an active participant off their team, for one of ``model.WITHDRAWAL_REASONS``. The row
     stays (history); their position is free again. Announced with ``participant.withdrawn``."""
-    caller = _require_role(caller, WRITERS)
+    caller = require_role(caller, WRITERS)
     with uow:
         participant = _load_for_change(uow, caller, participant_id)
         model.withdraw(participant, command.reason)
@@ -235,7 +215,7 @@ def substitute_participant(uow: RegistrationUnitOfWork, caller: Caller | None, p
     one transaction: the one replaced is withdrawn (reason ``substituted``), the new one registered,
     and each names the other, so a chain A -> B -> C keeps every link. Emits, in this order,
     ``participant.withdrawn``, ``participant.registered`` and ``participant.substituted``."""
-    caller = _require_role(caller, WRITERS)
+    caller = require_role(caller, WRITERS)
     with uow:
         replaced = _load_for_change(uow, caller, participant_id)
         replacement = model.substitute(replaced, **person.model_dump(), regions=uow.regions.directory())
@@ -288,7 +268,7 @@ def _state(participant: model.Participant) -> dict[str, Any]:
 def reveal_participant_nik(uow: RegistrationUnitOfWork, caller: Caller | None, participant_id: str,
                            command: RevealNik) -> dict[str, Any]:
     """The whole NIK, for an administrator who says why; recorded in the audit trail with the reason."""
-    caller = _require_role(caller, DATA_PROTECTORS)
+    caller = require_role(caller, DATA_PROTECTORS)
     pid = parse_id(participant_id, "participant_not_found")
     with uow:
         data = uow.participants.personal_data(pid, caller.regency_scope)
@@ -305,7 +285,7 @@ def reveal_participant_nik(uow: RegistrationUnitOfWork, caller: Caller | None, p
 def export_participant_data(uow: RegistrationUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
     """Everything registration holds about a person, the NIK in full, for a data subject's request:
     their record, who replaced whom, and the audit trail of who read or changed it. Audited."""
-    caller = _require_role(caller, DATA_PROTECTORS)
+    caller = require_role(caller, DATA_PROTECTORS)
     pid = parse_id(participant_id, "participant_not_found")
     with uow:
         data = uow.participants.personal_data(pid, caller.regency_scope)
@@ -332,7 +312,7 @@ def erase_participant(uow: RegistrationUnitOfWork, caller: Caller | None, partic
     NIK could register again). Id, regency, cooperative, position group, times and links stay, so
     counts stay right and an issued certificate stays verifiable. An active participant leaves
     their team. Announced with ``participant.erased``: every service drops what it holds."""
-    caller = _require_role(caller, DATA_PROTECTORS)
+    caller = require_role(caller, DATA_PROTECTORS)
     with uow:
         participant = _load_for_change(uow, caller, participant_id)
         model.erase(participant)
@@ -352,7 +332,7 @@ def erase_participant(uow: RegistrationUnitOfWork, caller: Caller | None, partic
 def list_audit_log(uow: RegistrationUnitOfWork, caller: Caller | None, query: ListAuditLog) -> dict[str, Any]:
     """A page of the audit trail, newest first: the caller's regency (a province administrator:
     every record, or one regency's), optionally one participant's or one action's."""
-    caller = _require_role(caller, DATA_PROTECTORS)
+    caller = require_role(caller, DATA_PROTECTORS)
     if query.regency is not None and not caller.may_access(query.regency):
         raise DomainError("regency_out_of_scope")
     order = SortOrder.parse(query.sort or AUDIT_DEFAULT_SORT, list(AUDIT_SORTS))
@@ -362,13 +342,6 @@ def list_audit_log(uow: RegistrationUnitOfWork, caller: Caller | None, query: Li
                                    action=query.action, order=order, after=after, limit=query.limit + 1)
     items, next_cursor = page_of(rows, query.limit, order, lambda row: (row["at"], row["id"]))
     return {"items": [_audit_view(row) for row in items], "next_cursor": next_cursor, "limit": query.limit}
-
-
-def _require_role(caller: Caller | None, roles: frozenset[str]) -> Caller:
-    caller = require_caller(caller)
-    if caller.role not in roles:
-        raise DomainError("forbidden")
-    return caller
 
 
 def _audit_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -464,7 +437,7 @@ def get_participant_import(uow: RegistrationUnitOfWork, caller: Caller | None, j
     jid = parse_id(job_id, "job_not_found")
     with uow:
         job = uow.imports.get(jid, regency=caller.regency_scope)
-    if job is None or not _may_see_cooperative(caller, None):  # a bulk registration is no cooperative's own
+    if job is None or not may_see_cooperative(caller, None):  # a bulk registration is no cooperative's own
         raise DomainError("job_not_found")
     return _job_view(job)
 

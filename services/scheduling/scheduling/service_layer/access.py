@@ -2,20 +2,13 @@
 rely on it. Every regency user acts on their own regency, a province administrator on any."""
 from __future__ import annotations
 
-from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.errors import DomainError
 
 PLANNERS = frozenset({"province_admin", "regency_admin", "operator"})  # programmes, venues, plans, sessions
 READERS = PLANNERS | {"trainer"}
 # Resource persons are provincial staff: the province manages them, every regency reads them.
 RESOURCE_PERSON_MANAGERS = frozenset({"province_admin"})
-
-
-def require_role(caller: Caller | None, roles: frozenset[str]) -> Caller:
-    caller = require_caller(caller)
-    if caller.role not in roles:
-        raise DomainError("forbidden")
-    return caller
 
 
 def require_regency(caller: Caller, regency: str) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
+from bimtek_shared.contracts.caller import Caller, require_caller, require_role
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.events import AttendanceRecordedV1, ParticipantCompletedV1, SessionClosedV1
@@ -35,7 +35,7 @@ from ..domain.attendance import (
 )
 from ..domain.model import SchedulingParticipant
 from ..domain.programmes import TrainingProgramme
-from .access import PLANNERS, READERS, require_role
+from .access import PLANNERS, READERS
 from .commands import AttendanceByHand, AttendanceSheetQuery, CheckInScope, CheckInUpload, Scan
 from .unit_of_work import SchedulingUnitOfWork
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from bimtek_shared.contracts.caller import Caller
+from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.events import (
@@ -41,7 +41,7 @@ from ..domain.cooperatives import KnownCooperative
 from ..domain.planning import Plan, PlannedSession, PlanningProblem, Previous, Team
 from ..domain.plans import PlanChanges, PublishedSession, assign_participants, compare, fingerprint, seats_of
 from ..domain.programmes import TrainingProgramme
-from .access import PLANNERS, READERS, listed_regency, require_role
+from .access import PLANNERS, READERS, listed_regency
 from .commands import ListSessions
 from .unit_of_work import SchedulingUnitOfWork
 

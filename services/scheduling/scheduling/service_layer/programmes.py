@@ -10,14 +10,14 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from bimtek_shared.contracts.caller import Caller
+from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
 
 from ..domain import programmes as domain
 from . import plans
-from .access import PLANNERS, READERS, RESOURCE_PERSON_MANAGERS, listed_regency, require_regency, require_role
+from .access import PLANNERS, READERS, RESOURCE_PERSON_MANAGERS, listed_regency, require_regency
 from .commands import (
     DateRange, ListProgrammes, ListResourcePersons, ListVenues, NewProgramme, NewResourcePerson, NewVenue,
     ProgrammeChanges, ResourcePersonChanges, VenueChanges, fields_sent,
