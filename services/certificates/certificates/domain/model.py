@@ -17,6 +17,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from operator import attrgetter
+
+from bimtek_shared.contracts import versions
 
 
 class RosterStatus(str, Enum):
@@ -39,9 +42,4 @@ class RosterEntry:
 
 def newest(entries: Iterable[RosterEntry]) -> list[RosterEntry]:
     """One per participant, the highest version: events may arrive in any order or twice."""
-    latest: dict[uuid.UUID, RosterEntry] = {}
-    for entry in entries:
-        seen = latest.get(entry.participant_id)
-        if seen is None or entry.version > seen.version:
-            latest[entry.participant_id] = entry
-    return list(latest.values())
+    return versions.newest(entries, key=attrgetter("participant_id"))

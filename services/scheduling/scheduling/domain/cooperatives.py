@@ -7,6 +7,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import attrgetter
+
+from bimtek_shared.contracts import versions
 
 
 @dataclass(frozen=True)
@@ -20,9 +23,4 @@ class KnownCooperative:
 
 def newest(cooperatives: Iterable[KnownCooperative]) -> list[KnownCooperative]:
     """One per cooperative, the highest version: events may arrive in any order or twice."""
-    latest: dict[uuid.UUID, KnownCooperative] = {}
-    for cooperative in cooperatives:
-        seen = latest.get(cooperative.cooperative_id)
-        if seen is None or cooperative.version > seen.version:
-            latest[cooperative.cooperative_id] = cooperative
-    return list(latest.values())
+    return versions.newest(cooperatives, key=attrgetter("cooperative_id"))

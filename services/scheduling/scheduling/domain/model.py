@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from operator import attrgetter
+
+from bimtek_shared.contracts import versions
 
 
 class SchedulingStatus(str, Enum):
@@ -62,9 +65,4 @@ class ParticipantChange:
 
 def newest(changes: Iterable[ParticipantChange]) -> list[ParticipantChange]:
     """One per participant, the highest version: events may arrive in any order or twice."""
-    latest: dict[uuid.UUID, ParticipantChange] = {}
-    for change in changes:
-        seen = latest.get(change.participant_id)
-        if seen is None or change.version > seen.version:
-            latest[change.participant_id] = change
-    return list(latest.values())
+    return versions.newest(changes, key=attrgetter("participant_id"))
