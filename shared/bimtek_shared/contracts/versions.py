@@ -6,22 +6,19 @@ so a batch is reduced to one item per aggregate, the one with the highest ``vers
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from typing import Protocol, TypeVar
+from operator import attrgetter
+from typing import TypeVar
 
 
-class Versioned(Protocol):
-    @property
-    def version(self) -> int: ...
+T = TypeVar("T")
 
 
-V = TypeVar("V", bound=Versioned)
-
-
-def newest(items: Iterable[V], key: Callable[[V], Hashable]) -> list[V]:
-    """One item per ``key``, the highest version (the first seen of equal versions)."""
-    latest: dict[Hashable, V] = {}
+def newest(items: Iterable[T], key: Callable[[T], Hashable],
+           version: Callable[[T], int] = attrgetter("version")) -> list[T]:
+    """One item per ``key``, the highest ``version`` (the first seen of equal versions)."""
+    latest: dict[Hashable, T] = {}
     for item in items:
         seen = latest.get(key(item))
-        if seen is None or item.version > seen.version:
+        if seen is None or version(item) > version(seen):
             latest[key(item)] = item
     return list(latest.values())

@@ -81,8 +81,10 @@ def _event_payload(row: Mapping[str, Any]) -> dict[str, Any]:
 def issue_for_completions(uow: CertificatesUnitOfWork, completions: list[dict[str, Any]]) -> None:
     """One certificate for each new completion; ``certificate.issued`` for each."""
     issued_at = datetime.now(timezone.utc)
-    for completion in completions:
-        entry = uow.roster.get(completion["participant_id"], regency=None)
+    entries = [uow.roster.get(completion["participant_id"], regency=None) for completion in completions]
+    places = places_now(uow, [(entry.cooperative_id if entry else None, completion["session_id"])
+                              for completion, entry in zip(completions, entries)])
+    for completion, entry, known_places in zip(completions, entries, places):
         regency, programme_id = completion["regency"], completion["programme_id"]
         year = issue_year(issued_at)
         sequence = uow.certificates.next_sequence(regency, programme_id, year)
@@ -98,8 +100,7 @@ def issue_for_completions(uow: CertificatesUnitOfWork, completions: list[dict[st
         # until a later correction re-issues it.
         row = _signed_row(uow, facts, id=uuid.uuid4(), sequence=sequence, year=year,
                           printed_name=entry.full_name if entry else None,
-                          printed_position=entry.position if entry else None,
-                          printed_places=places_now(uow, facts.cooperative_id, facts.session_id))
+                          printed_position=entry.position if entry else None, printed_places=known_places)
         uow.certificates.add(row, actor=None)
         uow.emit("certificate.issued", _event_payload(row), regency=regency, aggregate_id=row["participant_id"])
 
@@ -132,7 +133,7 @@ def reissue(uow: CertificatesUnitOfWork, old: Mapping[str, Any], entry: RosterEn
                     position_group=entry.position_group)
     row = _signed_row(uow, facts, id=uuid.uuid4(), sequence=old["sequence"], year=old["year"],
                       printed_name=entry.full_name, printed_position=entry.position, replaces=old["id"],
-                      printed_places=places_now(uow, facts.cooperative_id, facts.session_id))
+                      printed_places=places_now(uow, [(facts.cooperative_id, facts.session_id)])[0])
     uow.certificates.add(row, actor=None, action="reissued")
     uow.certificates.supersede(old["id"], by=row["id"])
     uow.certificates.add_history(old["id"], "superseded")

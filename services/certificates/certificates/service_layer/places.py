@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
+from bimtek_shared.contracts import versions
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import CooperativeRegisteredV1, CooperativeUpdatedV1
 from bimtek_shared.persistence.unit_of_work import apply_once
@@ -40,23 +42,23 @@ def record_cooperatives(uow: CertificatesUnitOfWork, events: list[EventEnvelope]
     whatever order the events arrive in. Returns how many events were new."""
 
     def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        latest: dict[uuid.UUID, dict[str, Any]] = {}
-        for row in map(cooperative_row, fresh):
-            seen = latest.get(row["cooperative_id"])
-            if seen is None or row["version"] > seen["version"]:
-                latest[row["cooperative_id"]] = row
-        uow.places.keep_cooperatives(list(latest.values()))
+        uow.places.keep_cooperatives(versions.newest(map(cooperative_row, fresh), key=itemgetter("cooperative_id"),
+                                                     version=itemgetter("version")))
 
     return apply_once(uow, events, consumer, keep)
 
 
-def places_now(uow: CertificatesUnitOfWork, cooperative_id: uuid.UUID | None,
-               session_id: uuid.UUID) -> dict[str, str]:
-    """The names known now for one certificate, those not known left out (for ``printed_places``)."""
-    known: dict[str, str | None] = dict(uow.places.cooperatives([cooperative_id]).get(cooperative_id) or {}) \
-        if cooperative_id else {}
-    known["venue"] = uow.places.venues([session_id]).get(session_id)
-    return {place: name for place, name in known.items() if name}
+def places_now(uow: CertificatesUnitOfWork, certificates: list[tuple[uuid.UUID | None, uuid.UUID]]
+               ) -> list[dict[str, str]]:
+    """For each (cooperative, session) of certificates being issued: the names known now, those not
+    known left out (for ``printed_places``). Two queries for the whole batch."""
+    cooperatives = uow.places.cooperatives({cooperative for cooperative, _ in certificates if cooperative})
+    venues = uow.places.venues({session for _, session in certificates})
+    answers = []
+    for cooperative, session in certificates:
+        known: dict[str, str | None] = {**cooperatives.get(cooperative, {}), "venue": venues.get(session)}
+        answers.append({place: name for place, name in known.items() if name})
+    return answers
 
 
 def printed_places(uow: CertificatesUnitOfWork, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
