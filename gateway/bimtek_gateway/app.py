@@ -13,6 +13,7 @@ from .db import make_engine, make_sessionmaker
 from .idempotency import IdempotencyMiddleware, purge_expired_periodically
 from .loop_lag import track_event_loop_lag
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware, cors_options
+from .nul_characters import NulCharacterMiddleware
 from .openapi import install_openapi
 from .problems import install_problem_handlers
 from .rate_limits import RateLimiter, RateLimitMiddleware
@@ -24,6 +25,7 @@ from .routers import (
 )
 from .routers import check_ins, invitations, session_attendance, session_closures
 from .routers import certificate_documents, certificates, public_certificates
+from .routers import progress
 from .rpc import NamekoRpcClient
 from .settings import GatewaySettings
 
@@ -99,9 +101,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(certificates.router)
     app.include_router(certificate_documents.router)
     app.include_router(public_certificates.router)
+    app.include_router(progress.router)
+    app.include_router(progress.pages)
     # Outermost last: the request id exists before anything else runs, even a 413; CORS headers go on
     # every answer, 413 and 429 included; a limited or oversized request never reaches the
     # idempotency records.
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,

@@ -12,6 +12,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bimtek_shared.sql_pool import ping_connections_idle_for
+
 metadata = MetaData()
 
 users = Table(
@@ -94,7 +96,9 @@ idempotency_keys = Table(
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=5)
+    ping_connections_idle_for(engine.sync_engine)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -63,6 +63,7 @@ async def get_caller(
         cooperative=claims.get("coop"),
         correlation_id=request.state.request_id,
         language=language_of(request),
+        request_key=getattr(request.state, "request_key", None),
     )
 
 
@@ -101,6 +102,7 @@ CertificateDownloader = Annotated[Caller, Depends(require_role(*MAY[Action.DOWNL
 SessionCertificatePrinter = Annotated[Caller, Depends(require_role(*MAY[Action.PRINT_SESSION_CERTIFICATES]))]
 CertificateReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_CERTIFICATES]))]
 CertificateRevoker = Annotated[Caller, Depends(require_role(*MAY[Action.REVOKE_CERTIFICATES]))]
+ProgressReader = Annotated[Caller, Depends(require_role(*MAY[Action.READ_PROGRESS]))]
 
 
 async def get_check_in_device(
@@ -122,7 +124,8 @@ async def get_check_in_device(
         raise Problem("device_token_required")
     token = await device_tokens.authenticate(sessions, credentials.credentials, today=today_in_jakarta())
     caller = Caller(user=str(token.id), role=Role.DEVICE.value, regency=token.regency,
-                    correlation_id=request.state.request_id, language=language_of(request))
+                    correlation_id=request.state.request_id, language=language_of(request),
+                    request_key=getattr(request.state, "request_key", None))
     return Device(caller=caller, scope=token.scope)
 
 

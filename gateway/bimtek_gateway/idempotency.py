@@ -70,6 +70,11 @@ def applies_to(method: str, path: str) -> bool:
     return method in WRITE_METHODS and path.startswith(API_PREFIX) and not path.startswith(UNRECORDED_PREFIXES)
 
 
+def request_key(principal: str, key: str) -> str:
+    """What services see of an Idempotency-Key: scoped to its principal, and not the key itself."""
+    return hashlib.sha256(f"{principal}\n{key}".encode()).hexdigest()[:32]
+
+
 def is_valid_key(key: str) -> bool:
     return _VALID_KEY.fullmatch(key) is not None
 
@@ -307,6 +312,9 @@ class IdempotencyMiddleware:
                     await self._settle(sessions, principal, key, claimed, answer)
             await send(message)
 
+        # Services derive the ids of what this write creates from it (Caller.new_id): a retry after
+        # an answer that never arrived (a 504, a crash here) finds the first attempt's record.
+        scope.setdefault("state", {})["request_key"] = request_key(principal, key)
         try:
             await self.app(scope, receive, capture)
         finally:

@@ -77,6 +77,7 @@ class Action(str, Enum):
     PRINT_SESSION_CERTIFICATES = "print_session_certificates"  # a session's merged printable PDF
     READ_CERTIFICATES = "read_certificates"  # one with its history (anyone may verify one publicly)
     REVOKE_CERTIFICATES = "revoke_certificates"
+    READ_PROGRESS = "read_progress"  # training progress figures per kecamatan (no personal data)
 
 
 # Who may do what. The caller's scope applies on top: a province administrator acts on every
@@ -116,6 +117,7 @@ MAY: dict[Action, frozenset[Role]] = {
     Action.PRINT_SESSION_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR}),
     Action.READ_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR, Role.TRAINER}),
     Action.REVOKE_CERTIFICATES: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN}),
+    Action.READ_PROGRESS: frozenset({Role.PROVINCE_ADMIN, Role.REGENCY_ADMIN, Role.OPERATOR, Role.TRAINER}),
 }
 
 # The roles a user administrator may give: only a province administrator makes another.

@@ -10,8 +10,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import Counter, Histogram
 from starlette.requests import Request
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bimtek_shared.observability.metrics import LATENCY_BUCKETS
@@ -40,6 +42,9 @@ HTTP_SECONDS = Histogram(
 )
 
 
+UNMATCHED_ROUTE = "unmatched"  # the label of a path no route serves (bounded: never the raw path)
+
+
 class RequestContextMiddleware:
     """Gives each request an id (the client's X-Request-ID if well-formed), returns it in the
     response, and counts and times the request under its route template (never the raw path,
@@ -48,6 +53,7 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, service: str = "gateway") -> None:
         self.app = app
         self.service = service
+        self._route_table: list[Any] | None = None  # the application's routes, flattened, built once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,11 +76,29 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
+            template = self.route_template(scope)
             method = scope["method"]
             HTTP_REQUESTS.labels(self.service, template, method, str(status)).inc()
             HTTP_SECONDS.labels(self.service, template, method).observe(time.perf_counter() - started)
+
+    def route_template(self, scope: Scope) -> str:
+        """The template of the route serving this path ("/api/v1/participants/{participant_id}"), or
+        "unmatched". The router notes its route in the scope, but a request answered before routing
+        (a 429, a 413, an idempotent replay) never reached it, so its route is looked up here."""
+        route = scope.get("route")
+        if route is not None:
+            return getattr(route, "path", UNMATCHED_ROUTE)
+        if self._route_table is None:
+            app = scope.get("app")
+            self._route_table = list(iter_route_contexts(app.routes)) if app is not None else []
+        partial = None
+        for candidate in self._route_table:
+            match, _ = candidate.matches(scope)
+            if match is Match.FULL:
+                return candidate.path
+            if match is Match.PARTIAL and partial is None:
+                partial = candidate.path  # the path exists, for another method (the router answers 405)
+        return partial or UNMATCHED_ROUTE
 
 
 class BodySizeLimitMiddleware:

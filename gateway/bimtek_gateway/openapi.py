@@ -5,12 +5,16 @@ Generated from the routes each time the document is built, so routes added later
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from bimtek_shared.contracts.errors import ERRORS, message_for
 
+from .dependencies import get_device_services, get_services, get_services_before_sign_in
 from .idempotency import IDEMPOTENCY_HEADER, REPLAYED_HEADER, WRITE_METHODS, applies_to
 from .problems import PROBLEM_JSON
 from .rate_limits import IMPORTS_PATH, Rule, rules_from
@@ -76,13 +80,26 @@ def install_openapi(app: FastAPI, settings: GatewaySettings) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document_manners(generate(), settings)
+            document_manners(generate(), settings, operations_calling_services(app))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def document_manners(document: dict[str, Any], settings: GatewaySettings) -> None:
+def operations_calling_services(app: FastAPI) -> set[tuple[str, str]]:
+    """(METHOD, path) of the routes that call a service over RPC (they depend on the services
+    dependency): those may answer 503 or 504 when the service is down or slow."""
+    def calls(dependant: Dependant) -> bool:
+        return dependant.call in (get_services, get_services_before_sign_in, get_device_services) or any(
+            calls(sub) for sub in dependant.dependencies)
+
+    return {(method, context.path) for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute) and calls(context.original_route.dependant)
+            for method in context.original_route.methods}
+
+
+def document_manners(document: dict[str, Any], settings: GatewaySettings,
+                     calling_services: Collection[tuple[str, str]] = ()) -> None:
     rules = rules_from(settings)
     components = document.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
@@ -91,6 +108,7 @@ def document_manners(document: dict[str, Any], settings: GatewaySettings) -> Non
         for method, operation in item.items():
             if isinstance(operation, dict) and "responses" in operation:
                 body_limit = settings.max_import_bytes if path.startswith(IMPORTS_PATH) else settings.max_body_bytes
+                _document_refusals(path, method.upper(), operation, (method.upper(), path) in calling_services)
                 _document_operation(path, method.upper(), operation, rules, body_limit)
     _drop_unused_schemas(document, ("HTTPValidationError", "ValidationError"))
 
@@ -129,6 +147,33 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], rules
             "X-Request-ID", {"description": "The request's id (yours, if you sent a well-formed "
                              "X-Request-ID), in every log line and service call it caused",
                              "schema": {"type": "string"}})
+
+
+def _document_refusals(path: str, method: str, operation: dict[str, Any], calls_services: bool) -> None:
+    """The answers any route of its kind may give, whatever it does: a protected one refuses a
+    missing or invalid token (401) and a caller whose role or scope does not allow it (403); one
+    naming an object by id answers 404 when there is none the caller may see; one that calls a
+    service answers 503 (no instance running) or 504 (no answer in time). A route's own
+    documentation of the same status keeps its examples beside these."""
+    responses = operation["responses"]
+    added: dict[str, dict[str, Any]] = {}
+    if "401" in responses and not operation.get("security"):  # a sign-in refusing its credentials
+        added["401"] = _problem_response("", path, ["invalid_credentials", "invalid_refresh_token"])  # its words
+    if operation.get("security"):
+        added["401"] = _problem_response("No valid access token (or device token)", path, ["unauthenticated"])
+        added["403"] = _problem_response("The caller's role, regency or cooperative does not allow this", path,
+                                         ["forbidden", "role_out_of_scope", "regency_out_of_scope"])
+    if "{" in path:
+        added["404"] = _problem_response("Nothing of that id the caller may see", path, ["not_found"])
+    if path.startswith("/api/v1/participants/{participant_id}") and method in WRITE_METHODS:
+        added["410"] = _problem_response("The participant's personal data was erased", path, ["participant_erased"])
+    if calls_services:
+        added["503"] = _problem_response("A service it needs has no instance running", path, ["service_unavailable"],
+                                         headers={"Retry-After": RETRY_AFTER_HEADER}, service="registration")
+        added["504"] = _problem_response("A service it needs did not answer in time", path, ["service_timeout"],
+                                         service="registration")
+    for status, answer in added.items():
+        responses[status] = _merge(responses.get(status), answer)
 
 
 def problem_example(code: str, instance: str, **params: Any) -> dict[str, Any]:

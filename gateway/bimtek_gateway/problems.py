@@ -104,6 +104,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # A body the framework could not parse (not UTF-8, a form over its limits): invalid data,
+            # answered like invalid JSON is; the detail is the framework's own words, never the body.
+            return problem_response(request, "validation_failed",
+                                    errors=[{"field": "body", "message": str(exc.detail)}])
         code = {401: "unauthenticated", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 413: "payload_too_large"}.get(exc.status_code)
         if code is None:

@@ -213,7 +213,7 @@ def account_in(body: bytes, content_type: str) -> str | None:
             fields = {name: values[0] for name, values in parse_qs(body.decode("utf-8")).items()}
         else:
             fields = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested 10,000 deep: no account named
         return None
     if not isinstance(fields, dict):
         return None

@@ -57,15 +57,17 @@ RPC_EXCHANGE = "nameko-rpc"  # nameko's default RPC_EXCHANGE
 HEADER_PREFIX = "nameko"
 REPLY_QUEUE_EXPIRES_MS = 300_000  # same TTL nameko uses for its reply queues
 
+# ``service`` is the caller (the client's name, "gateway"), as on every metric; ``target_service``
+# the service called.
 RPC_CALLS = Counter(
     "bimtek_rpc_client_calls_total",
-    "nameko RPC calls made by the gateway, by outcome.",
-    ["service", "method", "outcome"],
+    "nameko RPC calls made by the gateway, by service called, method and outcome.",
+    ["service", "target_service", "method", "outcome"],
 )
 RPC_CALL_DURATION = Histogram(
     "bimtek_rpc_client_call_duration_seconds",
     "Wall time of nameko RPC calls as seen by the gateway (all outcomes).",
-    ["service", "method"],
+    ["service", "target_service", "method"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 
@@ -337,8 +339,8 @@ class NamekoRpcClient:
             raise
         finally:
             if outcome:
-                RPC_CALLS.labels(service, method, outcome).inc()
-                RPC_CALL_DURATION.labels(service, method).observe(loop.time() - started)
+                RPC_CALLS.labels(self._client_name, service, method, outcome).inc()
+                RPC_CALL_DURATION.labels(self._client_name, service, method).observe(loop.time() - started)
 
     async def is_available(self, service: str) -> bool:
         """Fresh check that ``service`` has at least one running consumer."""

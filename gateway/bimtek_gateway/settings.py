@@ -51,6 +51,8 @@ class GatewaySettings(BaseSettings):
     # Addresses or networks (comma-separated) of our reverse proxies: only their X-Forwarded-For is believed.
     trusted_proxies: str = ""
     log_level: str = "INFO"
+    # Off in service: paths hold ids. On for audits (tests/support/pdp_audit.py reads every URL from it).
+    access_log: bool = False
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> "GatewaySettings":

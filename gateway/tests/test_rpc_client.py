@@ -221,7 +221,8 @@ async def client() -> AsyncIterator[NamekoRpcClient]:
 
 
 def metric(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    """A client metric's value; the caller is labelled ``service="gateway"``, the callee ``target_service``."""
+    return REGISTRY.get_sample_value(name, {"service": "gateway", **labels}) or 0.0
 
 
 # --------------------------------------------------------------------------
@@ -233,7 +234,7 @@ async def test_echo_round_trip_with_context(
     client: NamekoRpcClient, service: FixtureService
 ) -> None:
     calls_before = metric(
-        "bimtek_rpc_client_calls_total", service=service.name, method="echo", outcome="ok"
+        "bimtek_rpc_client_calls_total", target_service=service.name, method="echo", outcome="ok"
     )
     when = datetime(2024, 5, 17, 9, 30, tzinfo=UTC)
     context: dict[str, str | None] = {
@@ -267,11 +268,11 @@ async def test_echo_round_trip_with_context(
     uuid.UUID(stack[0].rsplit(".", 1)[1])
 
     assert (
-        metric("bimtek_rpc_client_calls_total", service=service.name, method="echo", outcome="ok")
+        metric("bimtek_rpc_client_calls_total", target_service=service.name, method="echo", outcome="ok")
         == calls_before + 1
     )
     assert (
-        metric("bimtek_rpc_client_call_duration_seconds_count", service=service.name, method="echo")
+        metric("bimtek_rpc_client_call_duration_seconds_count", target_service=service.name, method="echo")
         >= 1
     )
 
@@ -314,7 +315,7 @@ async def test_remote_error_fields(client: NamekoRpcClient, service: FixtureServ
     assert (
         metric(
             "bimtek_rpc_client_calls_total",
-            service=service.name,
+            target_service=service.name,
             method="fail",
             outcome="remote_error",
         )
@@ -339,7 +340,7 @@ async def test_timeout_on_slow_call_and_late_reply_dropped(
     assert client.in_flight == 0
     assert (
         metric(
-            "bimtek_rpc_client_calls_total", service=service.name, method="slow", outcome="timeout"
+            "bimtek_rpc_client_calls_total", target_service=service.name, method="slow", outcome="timeout"
         )
         >= 1
     )
@@ -363,7 +364,7 @@ async def test_never_started_service_is_unavailable_at_once(client: NamekoRpcCli
         assert info.value.service == ghost
     assert await consumer_count(ghost) is None  # probing did not create the queue
     assert (
-        metric("bimtek_rpc_client_calls_total", service=ghost, method="echo", outcome="unavailable")
+        metric("bimtek_rpc_client_calls_total", target_service=ghost, method="echo", outcome="unavailable")
         == 3
     )
 

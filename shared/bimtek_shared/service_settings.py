@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     cpu_workers: int | None = None  # CpuPool processes (import files, planning, PDFs); None: one per core
     retry_delays_ms: list[int] = list(DEFAULT_RETRY_DELAYS_MS)
     log_level: str = "INFO"
+    progress_refresh_seconds: float = 15.0  # how often the business progress gauges are recounted
 
     @model_validator(mode="after")
     def _no_default_secrets_outside_development(self) -> "ServiceSettings":
@@ -56,4 +57,5 @@ class ServiceSettings(BaseSettings):
             "CPU_WORKERS": self.cpu_workers,
             "serializer": "json",
             "HEARTBEAT": 30,
+            "PROGRESS_REFRESH_SECONDS": self.progress_refresh_seconds,
         }

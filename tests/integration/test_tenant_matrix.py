@@ -191,6 +191,7 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("GET", f"{API}/cooperatives"): Check(LIST),
     ("POST", f"{API}/cooperatives"): Check(WRITE, body=_cooperative_in_a),
     ("GET", f"{API}/cooperatives/statistics"): Check(STATISTICS),
+    ("GET", f"{API}/progress"): Check(STATISTICS),
     ("GET", f"{API}/cooperatives/{{cooperative_id}}"): Check(READ),
     ("PATCH", f"{API}/cooperatives/{{cooperative_id}}"): Check(
         WRITE, body=lambda a: {"contact_phone": "0812-0000-0000", "villages": [f"{REGENCY_A}.09.2007"]}),

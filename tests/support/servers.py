@@ -373,6 +373,29 @@ class PrivateRabbitMQ:
                 raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stdout}{result.stderr}")
         return f"{self.amqp_uri}{vhost}"
 
+    def trace(self, vhost: str, on: bool) -> None:
+        """RabbitMQ's firehose tracer for one virtual host: every message published or delivered in
+        it is copied to its ``amq.rabbitmq.trace`` exchange (tests/support/pdp_audit.py)."""
+        result = self._ctl("trace_on" if on else "trace_off", "-p", vhost)
+        if result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl trace_{'on' if on else 'off'} -p {vhost}: {result.stdout}{result.stderr}")
+
+    def enable_prometheus(self) -> int:
+        """Start RabbitMQ's Prometheus plugin, listening on a free loopback port rather than the
+        fixed 15692, and return the port. One CLI call (each costs an Erlang boot): the port goes
+        into the node's environment, then the node starts what the plugin file lists, as
+        ``rabbitmq-plugins enable --online`` has it do. Until the node restarts (``_prepare``
+        empties the list)."""
+        port = free_port()
+        plugins = self.base_dir / "enabled_plugins"
+        plugins.write_text("[rabbitmq_prometheus].\n")
+        result = self._ctl("eval", f'application:set_env(rabbitmq_prometheus, tcp_config, '
+                                   f'[{{port, {port}}}, {{ip, "{LOCALHOST}"}}]), '
+                                   f'rabbit_plugins:ensure("{plugins}").', timeout=120)
+        if result.returncode != 0 or "rabbitmq_prometheus" not in result.stdout:
+            raise RuntimeError(f"enabling rabbitmq_prometheus: {result.stdout}{result.stderr}")
+        return port
+
     def unacked(self, queue: str) -> int:
         """Deliveries of ``queue`` handed to consumers and not yet acked (AMQP cannot tell)."""
         result = self._ctl("list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged")

@@ -23,10 +23,12 @@ async def _not_cached(response: Response) -> None:
 
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[Depends(_not_cached)])
+# What a wrong password, participant code or refresh token gets (openapi.py adds the problem body).
+REFUSED = {401: {"description": "The credentials are wrong, unknown or used up"}}
 
 
 
-@router.post("/token", response_model=TokenPair, summary="Sign in with a username and password")
+@router.post("/token", response_model=TokenPair, responses=REFUSED, summary="Sign in with a username and password")
 async def sign_in(credentials: Credentials, sessions: Sessions, settings: Settings) -> TokenPair:
     subject = await authenticate(sessions, credentials.username, credentials.password)
     if subject is None:
@@ -34,7 +36,7 @@ async def sign_in(credentials: Credentials, sessions: Sessions, settings: Settin
     return await _new_pair(sessions, settings, subject)
 
 
-@router.post("/participant-token", response_model=TokenPair, summary="Sign in as a participant")
+@router.post("/participant-token", response_model=TokenPair, responses=REFUSED, summary="Sign in as a participant")
 async def sign_in_participant(
     credentials: ParticipantCredentials, services: ServicesBeforeSignIn, sessions: Sessions, settings: Settings,
 ) -> TokenPair:
@@ -48,7 +50,7 @@ async def sign_in_participant(
     return await _new_pair(sessions, settings, subject)
 
 
-@router.post("/refresh", response_model=TokenPair, summary="Trade a refresh token for a new pair")
+@router.post("/refresh", response_model=TokenPair, responses=REFUSED, summary="Trade a refresh token for a new pair")
 async def refresh(body: RefreshTokenIn, sessions: Sessions, settings: Settings) -> TokenPair:
     """The refresh token works once. Presenting one that was already used ends its whole session
     (someone else holds a copy), as does a user's deactivation."""

@@ -58,7 +58,8 @@ FILE_FIELDS = {
 START_IMPORT_BODY = {
     "required": True,
     "content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": FILE_FIELDS, "required": ["file"]}},
+        "multipart/form-data": {"schema": {"type": "object", "properties": FILE_FIELDS, "required": ["file"],
+                                           "additionalProperties": False}},
         "application/json": {"schema": ParticipantImportIn.model_json_schema(ref_template="#/components/schemas/{model}")},
     },
 }

@@ -5,11 +5,12 @@ export a person's data, erase it. Every read or change of personal data is in th
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Annotated, Any, Awaitable, Callable, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from bimtek_shared.contracts.envelope import REGENCY_CODE_PATTERN
 from bimtek_shared.contracts.pagination import Page
@@ -34,6 +35,17 @@ NOT_RECORDED_YET = "not_recorded_yet"
 router = APIRouter(prefix="/api/v1/participants", tags=["participants"])
 
 
+def _iso_8601_only(value: Any) -> Any:
+    """Pydantic reads a number ("0.5") as seconds since 1970 too: the documented format
+    (date-time, ISO 8601) is all a filter takes."""
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]", value):
+        raise ValueError("an ISO 8601 date and time with a zone, e.g. 2025-10-01T00:00:00+07:00")
+    return value
+
+
+IsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601_only)]
+
+
 class ParticipantListQuery(ListQuery):
     sort: sort_by("registered_at", "full_name") = "registered_at"  # type: ignore[valid-type]
     regency: str | None = Field(
@@ -43,8 +55,8 @@ class ParticipantListQuery(ListQuery):
     cooperative_id: uuid.UUID | None = None
     position_group: Literal["pengurus", "pengawas"] | None = None
     position: Position | None = None
-    registered_since: AwareDatetime | None = Field(default=None, description="Registered at or after this time")
-    registered_until: AwareDatetime | None = Field(default=None, description="Registered before this time")
+    registered_since: IsoDatetime | None = Field(default=None, description="Registered at or after this time")
+    registered_until: IsoDatetime | None = Field(default=None, description="Registered before this time")
     status: ParticipantLifeStatus | None = Field(default=None, description="Only active, withdrawn or erased ones")
 
 

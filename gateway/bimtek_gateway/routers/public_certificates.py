@@ -30,6 +30,7 @@ async def verify_certificate(public_id: PublicId, services: ServicesBeforeSignIn
 
 
 @router.get("/certificates/{public_id}/page", response_class=HTMLResponse,
+            responses={404: {"content": {"text/html": {}}, "description": "A page saying no such certificate exists"}},
             summary="Verify a certificate (page for people; the QR code's address)")
 async def verification_page(public_id: PublicId, request: Request, services: ServicesBeforeSignIn,
                             lang: Annotated[str | None, Query(pattern="^(id|en)$")] = None) -> HTMLResponse:

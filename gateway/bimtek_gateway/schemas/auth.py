@@ -17,7 +17,7 @@ class Credentials(BaseModel):
 class ParticipantCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    participant_code: str = Field(min_length=1, max_length=20, examples=["K7QM3XPA"],
+    participant_code: str = Field(min_length=1, max_length=16, examples=["K7QM3XPA"],
                                   description="The personal code printed on the invitation")
     birth_date: date = Field(examples=["1985-07-01"])
 

@@ -5,10 +5,10 @@ from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
 from nameko.dependency_providers import Config
 
-from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, rpc
+from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, periodic, rpc
 
 from .adapters.orm import metadata
-from .service_layer import completions, downloads, handlers, issuing, places, training
+from .service_layer import completions, downloads, handlers, issuing, places, progress, training
 from .service_layer.unit_of_work import CertificatesUnitOfWork
 
 
@@ -123,6 +123,15 @@ class CertificatesService:
     @rpc(expected_exceptions=DomainError)
     def render_session_certificates(self, session_id: str) -> dict:
         return downloads.render_session_file(self.uow, self.caller, self.cpu.run, self._signatories(), session_id)
+
+    # Training progress per regency and kecamatan, and the same figures as gauges for Prometheus.
+    @rpc(expected_exceptions=DomainError)
+    def get_progress(self, regency: str | None = None) -> dict:
+        return progress.get_progress(self.uow, self.caller, regency)
+
+    @periodic("PROGRESS_REFRESH_SECONDS", 15)
+    def refresh_progress_gauges(self) -> None:
+        progress.refresh_progress_gauges(self.uow)
 
     def _signatories(self) -> dict:
         return downloads.parse_signatories(self.config.get("CERTIFICATE_SIGNATORIES"))

@@ -5,10 +5,10 @@ from nameko.dependency_providers import Config
 
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
-from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, rpc
+from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, periodic, rpc
 
 from .adapters.orm import metadata
-from .service_layer import cooperatives, file_imports, handlers, regions
+from .service_layer import cooperatives, file_imports, handlers, progress, regions
 from .service_layer.commands import (
     AuthenticateParticipant, ListAuditLog, ListParticipantImports, ListParticipants, ParticipantChanges,
     RegisterParticipant, Replacement, RevealNik, StartParticipantImport, WithdrawParticipant, parse_command,
@@ -141,6 +141,15 @@ class RegistrationService:
     @rpc(expected_exceptions=DomainError)
     def cooperative_statistics(self, query: dict) -> dict:
         return cooperatives.cooperative_statistics(self.uow, self.caller, parse_command(CooperativeStatistics, query))
+
+    # Training progress per regency and kecamatan, and the same figures as gauges for Prometheus.
+    @rpc(expected_exceptions=DomainError)
+    def get_progress(self, regency: str | None = None) -> dict:
+        return progress.get_progress(self.uow, self.caller, regency, self.config["PROVINCE_CODE"])
+
+    @periodic("PROGRESS_REFRESH_SECONDS", 15)
+    def refresh_progress_gauges(self) -> None:
+        progress.refresh_progress_gauges(self.uow, self.config["PROVINCE_CODE"])
 
     # One import at a time per worker: each is long, and runs in many transactions of its own.
     @event_consumer("participant_import.requested", batch_size=1)

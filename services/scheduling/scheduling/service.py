@@ -5,11 +5,11 @@ from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.envelope import EventEnvelope
 from nameko.extensions import DependencyProvider
 
-from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, rpc
+from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, periodic, rpc
 
 from .adapters.invitation_tokens import InvitationSigner
 from .adapters.orm import metadata
-from .service_layer import attendance, certificates, handlers, plans, programmes
+from .service_layer import attendance, certificates, handlers, plans, programmes, progress
 from .service_layer.commands import (
     ListProgrammes, ListResourcePersons, ListSessions, ListVenues, NewProgramme, NewResourcePerson, NewVenue,
     ProgrammeChanges, ResourcePersonChanges, VenueChanges, parse_command,
@@ -220,3 +220,12 @@ class SchedulingService:
     @rpc(expected_exceptions=DomainError)
     def close_session(self, session_id: str) -> dict:
         return attendance.close_session(self.uow, self.caller, session_id)
+
+    # Training progress per regency and kecamatan, and the same figures as gauges for Prometheus.
+    @rpc(expected_exceptions=DomainError)
+    def get_progress(self, regency: str | None = None) -> dict:
+        return progress.get_progress(self.uow, self.caller, regency)
+
+    @periodic("PROGRESS_REFRESH_SECONDS", 15)
+    def refresh_progress_gauges(self) -> None:
+        progress.refresh_progress_gauges(self.uow)

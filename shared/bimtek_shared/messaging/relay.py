@@ -121,6 +121,9 @@ class OutboxRelay:
         backoff = 0.5
         while not should_stop():
             try:
+                # Every replica, leading or not, and a leader paused by a broker outage keep the
+                # backlog gauges current: a frozen gauge would hide the backlog its alert is about.
+                self._refresh_gauges_when_due()
                 if not self.is_leader and not self._try_lead():
                     time.sleep(self._settings.standby_poll)
                     continue
@@ -209,11 +212,14 @@ class OutboxRelay:
         return len(confirmed)
 
     # -- gauges and housekeeping -------------------------------------------------------------
-    def _periodic_upkeep(self) -> None:
+    def _refresh_gauges_when_due(self) -> None:
         now = time.monotonic()
         if now >= self._next_gauges:
             self._next_gauges = now + self._settings.gauge_interval
             self.update_gauges()
+
+    def _periodic_upkeep(self) -> None:
+        now = time.monotonic()
         if now >= self._next_housekeeping:
             self._next_housekeeping = now + self._settings.housekeeping_interval
             self.delete_old_rows()

@@ -7,6 +7,7 @@ from .cpu_pool import CpuPool
 from .database import Database
 from .event_consumer import event_consumer
 from .observability import Observability
+from .periodic import periodic
 from .rpc import rpc
 
-__all__ = ["CallerProvider", "CpuPool", "Database", "Observability", "event_consumer", "rpc"]
+__all__ = ["CallerProvider", "CpuPool", "Database", "Observability", "event_consumer", "periodic", "rpc"]

@@ -31,20 +31,17 @@ class CpuRunner:
 class CpuPool(DependencyProvider):
     def setup(self) -> None:
         self.size = int(self.container.config.get("CPU_WORKERS") or os.cpu_count() or 1)
-        self.executor: ProcessPoolExecutor | None = None
-
-    def start(self) -> None:
+        # Made in setup, not start: nameko starts every extension at once, so a consumer with a
+        # backlog can start a worker before this provider's start() ran (seen in the chaos run:
+        # certificates restarted under load died of it). Worker processes start on first use.
         # "spawn": a fresh interpreter without eventlet's patches or the parent's sockets.
         self.executor = ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"))
 
     def stop(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
     def kill(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     def get_dependency(self, worker_ctx) -> CpuRunner:
-        assert self.executor is not None
         return CpuRunner(self.executor)

@@ -11,6 +11,7 @@ from ..messaging.relay import OutboxRelay
 from ..persistence.database import sync_url
 from ..persistence.messaging_tables import MessagingTables
 from ..persistence.unit_of_work import UnitOfWork
+from ..sql_pool import ping_connections_idle_for
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,11 @@ class Database(DependencyProvider):
             sync_url(config["DATABASE_URL"]),
             pool_size=self.container.max_workers + 2,
             max_overflow=2,
-            pool_pre_ping=True,
             pool_recycle=1800,
             # Many rows in one statement: handlers insert a whole batch of events at once.
             executemany_mode="values_plus_batch",
         )
+        ping_connections_idle_for(self.engine)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.messaging = MessagingTables(
             outbox=self.metadata.tables["outbox"],

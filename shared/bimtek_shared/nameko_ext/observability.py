@@ -115,9 +115,9 @@ class Observability(DependencyProvider):
                     channel = conn.channel()
                     try:
                         _, depth, _ = queues.main(channel).queue_declare(passive=True)
-                        metrics.CONSUMER_QUEUE_MESSAGES.labels(service, queues.name).set(depth)
+                        metrics.CONSUMER_QUEUE_MESSAGES.labels(service, event_type, queues.name).set(depth)
                         _, dead, _ = queues.dead(channel).queue_declare(passive=True)
-                        metrics.DEAD_LETTER_MESSAGES.labels(service, queues.dead.name).set(dead)
+                        metrics.DEAD_LETTER_MESSAGES.labels(service, event_type, queues.dead.name).set(dead)
                     finally:
                         channel.close()
         except Exception as exc:  # noqa: BLE001 - metrics must still be served

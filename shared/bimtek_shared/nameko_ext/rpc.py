@@ -8,7 +8,8 @@
 - Replies go out transient and without publisher confirms. A reply lives only as long as its
   caller waits (a reply queue does not survive the caller, let alone the broker), so writing it to
   disk and waiting for the broker's confirm bought nothing; both cost about a quarter of a small
-  call's CPU. A reply lost with the broker is a timeout for the caller, as a lost request is.
+  call's CPU. A reply lost with the broker is a timeout for the caller, as a lost request is;
+  the worker notes it and carries on (nameko would let the error kill the whole service).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import logging
 from time import time as unix_time
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.entity import TRANSIENT_DELIVERY_MODE
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, \
@@ -70,7 +72,12 @@ class _RpcConsumer(RpcConsumer):
             config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
         )
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except (OSError, AmqpConnectionError, KombuOperationalError) as exc:
+            # The broker went away after the work was done (a crash or restart): the caller times
+            # out. Acked all the same if the ack still gets through: running it again helps nobody.
+            log.warning("reply lost with the broker connection (%s); the caller times out", type(exc).__name__)
         self.queue_consumer.ack_message(message)
         return result, exc_info
 

@@ -19,6 +19,11 @@ def configure_logging(service: str, level: str) -> None:
             "root": {"level": level, "handlers": ["stderr"]},
             # nameko logs every failed worker with a traceback, expected domain errors included;
             # ours are logged once, as one line, by Observability. Unexpected errors stay ERROR.
-            "loggers": {"nameko.containers": {"level": "ERROR"}},
+            "loggers": {
+                "nameko.containers": {"level": "ERROR"},
+                # aiormq (the gateway's AMQP client) logs every frame it sends at DEBUG: message
+                # bodies, NIKs of registrations among them. DEBUG is for our code, never for that.
+                "aiormq": {"level": "INFO"},
+            },
         }
     )

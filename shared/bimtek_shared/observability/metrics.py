@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# 0.2 s is the gateway's p99 budget (bench/README.md): a bucket edge there makes its alert exact
+# (deploy/prometheus/rules/bimtek.yml), where a quantile between two edges would be interpolated.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 EVENTS_HANDLED = Counter(
     "bimtek_events_handled_total",
@@ -26,15 +28,17 @@ EVENT_END_TO_END_SECONDS = Histogram(
     ["service", "event_type"],
     buckets=LATENCY_BUCKETS,
 )
+# The queue gauges carry the queue's event_type too, so alerts can join them with
+# bimtek_events_handled_total (a queue with messages whose event type is no longer handled is stalled).
 DEAD_LETTER_MESSAGES = Gauge(
     "bimtek_dead_letter_messages",
     "Messages parked in a dead-letter queue of this service.",
-    ["service", "queue"],
+    ["service", "event_type", "queue"],
 )
 CONSUMER_QUEUE_MESSAGES = Gauge(
     "bimtek_consumer_queue_messages",
     "Messages waiting in a consumer queue of this service (consumer lag).",
-    ["service", "queue"],
+    ["service", "event_type", "queue"],
 )
 OUTBOX_PUBLISHED = Counter(
     "bimtek_outbox_published_total",
@@ -63,3 +67,27 @@ RPC_HANDLE_SECONDS = Histogram(
     ["service", "method"],
     buckets=LATENCY_BUCKETS,
 )
+
+
+# -- business progress per regency (contracts.progress): current counts each service reads from its
+# own database, refreshed by the service every PROGRESS_REFRESH_SECONDS (15 s by default).
+_PROGRESS_HELP = {
+    "cooperatives_registered": "Cooperatives registered.",
+    "participants_registered": "Participants registered and active (not withdrawn or erased).",
+    "participants_scheduled": "Participants seated in a session of a published plan.",
+    "participants_checked_in": "Participants present on at least one session day.",
+    "participants_completed": "Participants who completed a closed session.",
+    "certificates_issued": "Certificates valid now (the current version, not revoked).",
+    "certificates_revoked": "Certificates revoked.",
+    "certificates_reissued": "Certificates superseded by a re-issue.",
+    "certificates_awaiting_issue": "Completions recorded without a certificate yet.",
+}
+PROGRESS = {figure: Gauge(f"bimtek_{figure}", text, ["service", "regency"]) for figure, text in _PROGRESS_HELP.items()}
+
+
+def set_progress(service: str, regencies: list[dict]) -> None:
+    """Set ``service``'s progress gauges to these regencies' totals (contracts.progress.tally)."""
+    for regency in regencies:
+        for figure, gauge in PROGRESS.items():
+            if figure in regency["totals"]:
+                gauge.labels(service, regency["regency"]).set(regency["totals"][figure])

@@ -5,6 +5,10 @@ one PostgreSQL server, a database per unit), without containers. ``up`` creates 
 applies every migration (then each unit's ``after_migrate`` step, e.g. registration loads the Jawa
 Timur region data), declares the broker topology, starts each process with its own log and pid
 file, and returns once every process answers ``/readyz``.
+
+A unit may run as several processes (``start(unit, instance=2)``): nameko consumers of one service
+share its queues, so a second process on the same configuration adds workers. Each process is
+known by its instance name (``instance_name``): its pid file, log file and port are keyed by it.
 """
 from __future__ import annotations
 
@@ -43,6 +47,13 @@ UNITS = (
 DEFAULT_PORTS = {"registration": 8101, "scheduling": 8102, "certificates": 8103, "gateway": 8000}
 
 
+def instance_name(unit: str, instance: int = 1) -> str:
+    """The name of one process of a unit: the unit's own for the first, ``<unit>-<n>`` for more."""
+    if instance < 1:
+        raise ValueError(f"instance numbers start at 1, not {instance}")
+    return unit if instance == 1 else f"{unit}-{instance}"
+
+
 @dataclass
 class LocalStack:
     """A set of local processes; ``state_dir`` holds their logs and pid files."""
@@ -59,16 +70,29 @@ class LocalStack:
     def database_url(self, unit: str) -> str:
         return f"{self.postgres_url}/{self.database_prefix}_{unit}"
 
-    def env_for(self, unit: Unit) -> dict[str, str]:
+    def env_for(self, unit: Unit, instance: int = 1) -> dict[str, str]:
         env = {
             **os.environ,
             "AMQP_URI": self.amqp_uri,
             "DATABASE_URL": self.database_url(unit.name),
-            unit.port_variable: str(self.ports[unit.name]),
+            unit.port_variable: str(self.port(instance_name(unit.name, instance))),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }
         return env
+
+    def port(self, name: str) -> int:
+        """The port of a process by its instance name; a second instance needs its own in ``ports``."""
+        try:
+            return self.ports[name]
+        except KeyError:
+            raise KeyError(f"no port for {name!r}: add ports[{name!r}] before starting it") from None
+
+    def instances(self, unit: str) -> list[str]:
+        """The instance names of a unit that have a pid file, the first instance first."""
+        extra = sorted((int(p.stem.rpartition("-")[2]), p.stem) for p in (self.state_dir / "run").glob(f"{unit}-*.pid")
+                       if p.stem.rpartition("-")[2].isdigit())
+        return ([unit] if self.pid_path(unit).exists() else []) + [name for _, name in extra]
 
     def log_path(self, unit: str) -> Path:
         return self.state_dir / "log" / f"{unit}.log"
@@ -77,7 +101,7 @@ class LocalStack:
         return self.state_dir / "run" / f"{unit}.pid"
 
     def ready_url(self, unit: str) -> str:
-        return f"http://127.0.0.1:{self.ports[unit]}/readyz"
+        return f"http://127.0.0.1:{self.port(unit)}/readyz"
 
     @property
     def gateway_url(self) -> str:
@@ -113,19 +137,22 @@ class LocalStack:
             return None
         return pid
 
-    def start(self, unit_name: str) -> int:
+    def start(self, unit_name: str, instance: int = 1) -> int:
+        """Start one process of a unit (unless it runs); returns its pid. ``pid``, ``wait_ready``
+        and ``stop`` take its ``instance_name``."""
         unit = next(u for u in UNITS if u.name == unit_name)
-        existing = self.pid(unit.name)
+        name = instance_name(unit.name, instance)
+        existing = self.pid(name)
         if existing:
             return existing
-        self.log_path(unit.name).parent.mkdir(parents=True, exist_ok=True)
-        self.pid_path(unit.name).parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path(unit.name), "ab") as log:
+        self.log_path(name).parent.mkdir(parents=True, exist_ok=True)
+        self.pid_path(name).parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path(name), "ab") as log:
             process = subprocess.Popen(
-                [self.python, "-m", unit.module], env=self.env_for(unit), cwd=REPO_ROOT / unit.folder,
+                [self.python, "-m", unit.module], env=self.env_for(unit, instance), cwd=REPO_ROOT / unit.folder,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
-        self.pid_path(unit.name).write_text(str(process.pid))
+        self.pid_path(name).write_text(str(process.pid))
         return process.pid
 
     def wait_ready(self, unit_name: str, timeout: float = 60.0) -> None:
@@ -178,7 +205,8 @@ class LocalStack:
 
     def down(self) -> None:
         for unit in reversed(UNITS):
-            self.stop(unit.name)
+            for name in reversed(self.instances(unit.name) or [unit.name]):
+                self.stop(name)
 
     def status(self) -> dict[str, str]:
         result = {}

@@ -8,6 +8,7 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import MetaData, create_engine, insert, select, text
 
 from bimtek_shared.messaging.relay import OutboxRelay, RelaySettings
+from bimtek_shared.observability import metrics
 from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists
 from bimtek_shared.persistence.messaging_tables import CREATE_NOTIFY_TRIGGER, define_messaging_tables
 
@@ -141,3 +142,23 @@ def test_one_relay_publishes_at_a_time_and_a_standby_takes_over(outbox_db, broke
     finally:
         first.close()
         second.close()
+
+
+def test_the_backlog_gauges_stay_current_while_the_broker_is_unreachable(outbox_db):
+    # The relay cannot publish (nothing listens on port 1), so it never gets past its first batch;
+    # its gauges must still show the backlog growing older, or the outbox alerts would never fire.
+    engine, tables = outbox_db
+    producer = f"relaytest{uuid.uuid4().hex[:8]}"
+    add_events(engine, tables, [("thing.happened", f"agg-{i}") for i in range(3)])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE outbox SET created_at = now() - interval '10 minutes'"))
+    settings = RelaySettings(standby_poll=0.1, gauge_interval=0.1)
+    running = RunningRelay(OutboxRelay(producer, engine, tables, "amqp://guest:guest@127.0.0.1:1/", settings))
+    try:
+        deadline = time.monotonic() + 5
+        while metrics.OUTBOX_BACKLOG.labels(producer)._value.get() != 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert metrics.OUTBOX_BACKLOG.labels(producer)._value.get() == 3
+        assert 600 <= metrics.OUTBOX_OLDEST_AGE.labels(producer)._value.get() < 660
+    finally:
+        running.close()

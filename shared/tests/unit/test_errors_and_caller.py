@@ -54,3 +54,12 @@ def test_services_refuse_calls_without_a_caller():
     with pytest.raises(DomainError) as caught:
         require_caller(None)
     assert caught.value.code == "unauthenticated"
+
+
+def test_a_request_key_gives_the_same_new_id_on_every_retry_and_none_gives_a_fresh_one():
+    keyed = Caller(user="u", role="operator", regency="35.17", correlation_id="c", request_key="ab" * 16)
+    assert keyed.new_id("venue") == keyed.new_id("venue")
+    assert keyed.new_id("venue") != keyed.new_id("programme")
+    assert Caller.from_context(keyed.to_context()).new_id("venue") == keyed.new_id("venue")  # it crosses RPC
+    unkeyed = Caller(user="u", role="operator", regency="35.17", correlation_id="c")
+    assert unkeyed.new_id("venue") != unkeyed.new_id("venue")

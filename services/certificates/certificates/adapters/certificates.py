@@ -18,15 +18,13 @@ class CertificateRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def next_sequence(self, regency: str, programme_id: uuid.UUID, year: int) -> int:
-        """The next number of a (regency, programme, year), in this transaction: the counter row
-        is created at 1 or bumped (``... RETURNING``), and stays locked until commit, so two
-        issuers take turns and a rolled-back issue gives its number back."""
-        statement = insert(certificate_counters).values(regency=regency, programme_id=programme_id, year=year,
-                                                        last_sequence=1)
+    def next_sequence(self, regency: str, year: int) -> int:
+        """The next number of a (regency, year), in this transaction: the counter row is created
+        at 1 or bumped (``... RETURNING``), and stays locked until commit, so two issuers take
+        turns and a rolled-back issue gives its number back."""
+        statement = insert(certificate_counters).values(regency=regency, year=year, last_sequence=1)
         statement = statement.on_conflict_do_update(
-            index_elements=[certificate_counters.c.regency, certificate_counters.c.programme_id,
-                            certificate_counters.c.year],
+            index_elements=[certificate_counters.c.regency, certificate_counters.c.year],
             set_={"last_sequence": certificate_counters.c.last_sequence + 1},
         ).returning(certificate_counters.c.last_sequence)
         return self._session.execute(statement).scalar_one()

@@ -67,6 +67,7 @@ cooperatives = Table(
     Column("village_name", String(100), nullable=True),
     Column("district_name", String(100), nullable=True),
     Column("regency_name", String(100), nullable=True),
+    Column("districts", ARRAY(String(8)), nullable=True),  # kecamatan codes, for progress (migration 0007)
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
@@ -159,13 +160,13 @@ certificates = Table(
     UniqueConstraint("participant_id", "programme_id", "version", name="uq_certificates_participant_programme"),
 )
 
-# The last sequence number given per (regency, programme, year): bumped with UPDATE ... RETURNING
-# in the issuing transaction, so concurrent issuers queue on the row and numbers have no gaps.
+# The last sequence number given per (regency, year) (migration 0007; the number names no
+# programme): bumped with UPDATE ... RETURNING in the issuing transaction, so concurrent issuers
+# queue on the row and numbers have no gaps.
 certificate_counters = Table(
     "certificate_counters",
     metadata,
     Column("regency", String(5), primary_key=True),
-    Column("programme_id", Uuid, primary_key=True),
     Column("year", Integer, primary_key=True),
     Column("last_sequence", Integer, nullable=False),
 )

@@ -36,8 +36,8 @@ class CertificateStatus(str, Enum):
 
 
 def format_number(number_format: str, *, sequence: int, regency: str, year: int) -> str:
-    """The human-readable number, e.g. ``0001/BIMTEK-KDMP/35.17/2026``: unique per regency,
-    programme and year because the sequence is counted per (regency, programme, year)."""
+    """The human-readable number, e.g. ``0001/BIMTEK-KDMP/35.17/2026``: unique because the
+    sequence is counted per (regency, year), every programme of it included."""
     return number_format.format(sequence=sequence, regency=regency, year=year)
 
 

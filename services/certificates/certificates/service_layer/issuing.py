@@ -87,7 +87,7 @@ def issue_for_completions(uow: CertificatesUnitOfWork, completions: list[dict[st
     for completion, entry, known_places in zip(completions, entries, places):
         regency, programme_id = completion["regency"], completion["programme_id"]
         year = issue_year(issued_at)
-        sequence = uow.certificates.next_sequence(regency, programme_id, year)
+        sequence = uow.certificates.next_sequence(regency, year)
         facts = CertificateFacts(
             number=format_number(uow.issuing.number_format, sequence=sequence, regency=regency, year=year),
             public_id=secrets.token_urlsafe(16), version=1, participant_id=completion["participant_id"],

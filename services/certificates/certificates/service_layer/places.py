@@ -34,7 +34,7 @@ def cooperative_row(event: EventEnvelope) -> dict[str, Any]:
     return {"cooperative_id": payload.cooperative_id, "regency": event.regency, "name": payload.name,
             "village_name": (payload.village_names or {}).get(first_village),
             "district_name": (payload.district_names or {}).get(first_village.rsplit(".", 1)[0]),
-            "regency_name": payload.regency_name, "version": payload.version}
+            "regency_name": payload.regency_name, "districts": payload.districts, "version": payload.version}
 
 
 def record_cooperatives(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:

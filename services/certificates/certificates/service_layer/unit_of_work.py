@@ -10,6 +10,7 @@ from ..adapters.certificates import CertificateRepository
 from ..adapters.completions import CompletionRepository
 from ..adapters.downloads import DownloadQueries
 from ..adapters.places import PlaceRepository
+from ..adapters.progress import ProgressRepository
 from ..adapters.repository import RosterRepository
 from ..adapters.training import TrainingRepository
 from .issuing import Issuing
@@ -31,3 +32,4 @@ class CertificatesUnitOfWork(UnitOfWork):
         self.certificates = CertificateRepository(session)
         self.downloads = DownloadQueries(session)
         self.places = PlaceRepository(session)
+        self.progress = ProgressRepository(session)

@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
 
@@ -142,9 +144,10 @@ def test_redelivered_duplicated_and_concurrent_completions_issue_one_certificate
             "SELECT count(*) FROM outbox WHERE event_type = 'certificate.issued' "
             "AND envelope->'payload'->>'programme_id' = :p"), {"p": programme}).scalar_one()
     assert sorted(str(row.participant_id) for row in rows) == sorted(people)  # one each
-    assert sorted(row.sequence for row in rows) == list(range(1, len(people) + 1))  # no gaps, no repeats
+    sequences = sorted(row.sequence for row in rows)  # counted per regency and year, whatever ran before
+    assert sequences == list(range(sequences[0], sequences[0] + len(people)))  # no gaps, no repeats
     year = issue_year(datetime.now(timezone.utc))
-    assert {row.number for row in rows} == {f"{n:04d}/BIMTEK-KDMP/{REGENCY}/{year}" for n in range(1, 7)}
+    assert {row.number for row in rows} == {f"{n:04d}/BIMTEK-KDMP/{REGENCY}/{year}" for n in sequences}
     assert issued_events == len(people)
 
 
@@ -243,3 +246,63 @@ def test_a_completion_before_the_registration_is_reissued_with_the_name_once_it_
     answer = verify_public(uow, public_id)
     assert answer["position_group"] == "pengurus" and answer["cooperative_id"] == COOPERATIVE
     assert answer["signature"]["valid"]
+
+
+# -- numbering under interleavings (hypothesis) -----------------------------------------------------
+OTHER_REGENCY = "35.15"
+
+
+def last_sequences(sessions) -> dict[tuple[str, int], int]:
+    with sessions() as db:
+        return {(row.regency, row.year): row.last_sequence
+                for row in db.execute(text("SELECT regency, year, last_sequence FROM certificate_counters"))}
+
+
+@settings(max_examples=8, deadline=None)
+@given(batches=st.lists(st.tuples(st.sampled_from([REGENCY, OTHER_REGENCY]), st.integers(0, 2), st.integers(1, 3)),
+                        min_size=2, max_size=6))
+def test_numbers_are_unique_gapless_and_increasing_per_regency_and_year_however_issuers_interleave(sessions, batches):
+    """Completions of several programmes of two regencies, each batch one issuing transaction, all
+    batches at once: per regency and year every number is new, the sequences continue the counter
+    without a gap, and a batch's numbers are one block (the programme is no part of the number, so
+    it is no part of the count: before migration 0007 each programme counted from 0001)."""
+    programmes = [str(uuid.uuid4()) for _ in range(3)]
+    before = last_sequences(sessions)
+    planned = [(regency, programmes[programme], [str(uuid.uuid4()) for _ in range(size)])
+               for regency, programme, size in batches]
+    barrier = threading.Barrier(len(planned))
+    failures: list[BaseException] = []
+
+    def issue(regency: str, programme: str, people: list[str]) -> None:
+        events = [replace_regency(completed(pid, programme), regency) for pid in people]
+        try:
+            barrier.wait()
+            record_completions(new_uow(sessions), events, COMPLETED)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=issue, args=batch) for batch in planned]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures, failures
+
+    year = issue_year(datetime.now(timezone.utc))
+    with sessions() as db:
+        rows = {str(row.participant_id): (row.regency, row.number, row.sequence) for row in db.execute(text(
+            "SELECT participant_id, regency, number, sequence FROM certificates "
+            "WHERE programme_id = ANY(CAST(:p AS uuid[]))"), {"p": programmes})}
+    for regency in {regency for regency, _, _ in planned}:
+        issued = [(number, sequence) for r, number, sequence in rows.values() if r == regency]
+        start = before.get((regency, year), 0)
+        assert sorted(sequence for _, sequence in issued) == list(range(start + 1, start + len(issued) + 1))
+        assert len({number for number, _ in issued}) == len(issued)
+        assert all(number == f"{sequence:04d}/BIMTEK-KDMP/{regency}/{year}" for number, sequence in issued)
+    for regency, _, people in planned:  # one transaction holds the counter: its numbers are one block
+        sequences = sorted(rows[pid][2] for pid in people)
+        assert sequences == list(range(sequences[0], sequences[0] + len(people)))
+
+
+def replace_regency(event, regency: str):
+    return new_event(event.type, event.payload, regency=regency, correlation_id="test")

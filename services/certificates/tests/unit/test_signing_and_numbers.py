@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
+import string
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certificates.adapters.signing import (
     TOKEN_CHARS, CertificateSigner, Signature, parse_key_ring, verify_signature, verify_token,
@@ -140,3 +144,40 @@ def test_the_document_carries_the_verification_address_and_token() -> None:
     assert document.number == certificate.number and document.total_hours == 16
     assert document.issued_on == date(2026, 3, 3) and document.days == certificate.session_days
     assert verify_token(document.qr_token, signer.public_keys).public_id == certificate.public_id
+
+
+# -- properties of numbers (hypothesis) ------------------------------------------------------------
+REGENCY_CODES = st.from_regex(r"\A[0-9]{2}\.[0-9]{2}\Z")
+SEQUENCES = st.integers(min_value=1, max_value=999_999)
+YEARS = st.integers(min_value=2000, max_value=2999)
+
+
+def read_number(number_format: str, number: str) -> dict[str, int | str]:
+    """The (sequence, regency, year) a number was printed from, read back with the format itself:
+    its literal text must match exactly, each field is what lies between."""
+    pattern = ""
+    for literal, field, _, _ in string.Formatter().parse(number_format):
+        pattern += re.escape(literal)
+        if field:
+            pattern += rf"(?P<{field}>.+?)"
+    found = re.fullmatch(pattern, number)
+    assert found, f"{number!r} does not read back with {number_format!r}"
+    return {"sequence": int(found["sequence"]), "regency": found["regency"], "year": int(found["year"])}
+
+
+@settings(max_examples=150)
+@given(sequence=SEQUENCES, regency=REGENCY_CODES, year=YEARS,
+       number_format=st.sampled_from([DEFAULT_NUMBER_FORMAT, "SERT-{regency}-{year}-{sequence:05d}",
+                                      "{regency}/{year}/{sequence}"]))
+def test_a_printed_number_reads_back_as_what_it_was_printed_from(sequence, regency, year, number_format) -> None:
+    number = format_number(number_format, sequence=sequence, regency=regency, year=year)
+    assert read_number(number_format, number) == {"sequence": sequence, "regency": regency, "year": year}
+
+
+@settings(max_examples=150)
+@given(first=st.tuples(SEQUENCES, REGENCY_CODES, YEARS), second=st.tuples(SEQUENCES, REGENCY_CODES, YEARS))
+def test_two_certificates_share_a_default_number_only_if_they_share_sequence_regency_and_year(first, second) -> None:
+    def number(triple):
+        return format_number(DEFAULT_NUMBER_FORMAT, sequence=triple[0], regency=triple[1], year=triple[2])
+
+    assert (number(first) == number(second)) == (first == second)

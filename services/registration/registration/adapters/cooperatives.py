@@ -16,6 +16,7 @@ from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.pagination import SortOrder
 
 from ..domain.cooperatives import Cooperative, Village
+from ..domain.model import ParticipantStatus
 from .orm import cooperative_villages, cooperatives, districts, participants, regencies, villages
 
 # Postgres names the duplicate key in its message: "Key (village_code)=(35.17.09.2001) already exists."
@@ -192,27 +193,45 @@ class CooperativeRepository:
         return [dict(row) for row in self._session.execute(query.limit(limit)).mappings()]
 
     # -- statistics -------------------------------------------------------------------------
-    def districts_of(self, regency: str) -> list[dict[str, Any]]:
-        """The live kecamatan of a regency with how many live villages each has, by code."""
-        rows = self._session.execute(
-            select(districts.c.code, districts.c.name,
+    def districts_of(self, regency: str | None) -> list[dict[str, Any]]:
+        """The live kecamatan of a regency (None: of every regency) with how many live villages
+        each has, by code."""
+        query = (
+            select(districts.c.code, districts.c.name, districts.c.regency_code,
                    func.count(villages.c.code).filter(villages.c.retired_at.is_(None)).label("villages"))
             .select_from(districts.outerjoin(villages, villages.c.district_code == districts.c.code))
-            .where(districts.c.regency_code == regency, districts.c.retired_at.is_(None))
-            .group_by(districts.c.code, districts.c.name)
+            .where(districts.c.retired_at.is_(None))
+            .group_by(districts.c.code, districts.c.name, districts.c.regency_code)
             .order_by(districts.c.code)
         )
+        if regency is not None:
+            query = query.where(districts.c.regency_code == regency)
+        rows = self._session.execute(query)
         return [dict(row) for row in rows.mappings()]
 
-    def served_villages(self, regency: str) -> list[dict[str, Any]]:
-        """Every village a cooperative of the regency serves: (village, kecamatan, cooperative)."""
-        rows = self._session.execute(
+    def served_villages(self, regency: str | None) -> list[dict[str, Any]]:
+        """Every village a cooperative of the regency (None: of any regency) serves: (village,
+        kecamatan, cooperative, its regency)."""
+        query = (
             select(cooperative_villages.c.village_code, cooperative_villages.c.district_code,
-                   cooperative_villages.c.cooperative_id)
+                   cooperative_villages.c.cooperative_id, cooperatives.c.regency)
             .join(cooperatives, cooperatives.c.id == cooperative_villages.c.cooperative_id)
-            .where(cooperatives.c.regency == regency)
         )
-        return [dict(row) for row in rows.mappings()]
+        if regency is not None:
+            query = query.where(cooperatives.c.regency == regency)
+        return [dict(row) for row in self._session.execute(query).mappings()]
+
+    def active_participants_per_cooperative(self, regency: str | None) -> list[tuple[str, uuid.UUID | None, int]]:
+        """(regency, cooperative or None, active participants) for a regency (None: every regency):
+        what the participant list counts with ``status=active``."""
+        query = (
+            select(participants.c.regency, participants.c.cooperative_id, func.count())
+            .where(participants.c.status == ParticipantStatus.ACTIVE.value)
+            .group_by(participants.c.regency, participants.c.cooperative_id)
+        )
+        if regency is not None:
+            query = query.where(participants.c.regency == regency)
+        return [tuple(row) for row in self._session.execute(query)]
 
     def participant_counts(self, regency: str) -> dict[uuid.UUID | None, int]:
         """How many participants of the regency each cooperative has (None: those without one)."""

@@ -80,12 +80,13 @@ def register_cooperative(
     legal_entity_number: str | None = None,
     contact_phone: str | None = None,
     contact_email: str | None = None,
+    id: uuid.UUID | None = None,
 ) -> Cooperative:
     """A new cooperative of ``regency`` serving ``villages`` (codes, looked up in ``known_villages``);
     named after its first village unless a name is given."""
     codes = check_villages(villages, regency, known_villages)
     return Cooperative(
-        id=uuid.uuid4(),
+        id=id or uuid.uuid4(),
         regency=regency,
         name=clean_name(name) if name is not None else default_name(known_villages[codes[0]]),
         villages=codes,

@@ -134,12 +134,13 @@ def register(
     phone: str | None = None,
     cooperative_id: uuid.UUID | None = None,
     regions: RegionDirectory,
+    id: uuid.UUID | None = None,
 ) -> Participant:
     """Check a registration against what the NIK says (itself, and its region digits against the
     region reference data), and build the participant."""
     warnings = _checked_identity(nik, sex, birth_date, regency, regions)
     return Participant(
-        id=uuid.uuid4(),
+        id=id or uuid.uuid4(),
         regency=regency,
         participant_code=new_participant_code(),
         nik=nik,

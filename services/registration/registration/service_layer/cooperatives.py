@@ -38,7 +38,11 @@ def register_cooperative(uow: RegistrationUnitOfWork, caller: Caller | None,
         raise DomainError("regency_out_of_scope")
     with uow:
         known = uow.cooperatives.find_villages(command.villages)
-        cooperative = domain.register_cooperative(known_villages=known, **command.model_dump())
+        cooperative = domain.register_cooperative(known_villages=known, **command.model_dump(),
+                                                  id=caller.new_id("cooperative"))
+        earlier = uow.cooperatives.get(cooperative.id, caller.regency_scope)
+        if earlier is not None:  # a retry of a registration that committed (see Caller.new_id)
+            return _detail(uow, earlier, caller.language)
         _refuse_taken(uow, cooperative)
         uow.cooperatives.add(cooperative, known)
         uow.emit(

@@ -65,7 +65,11 @@ def register_participant(
     if not caller.may_access(command.regency):
         raise DomainError("regency_out_of_scope")
     with uow:
-        participant = model.register(**command.model_dump(), regions=uow.regions.directory())
+        participant = model.register(**command.model_dump(), regions=uow.regions.directory(),
+                                     id=caller.new_id("participant"))
+        earlier = uow.participants.get(participant.id, regency=None)
+        if earlier is not None:  # a retry of a registration that committed (see Caller.new_id)
+            return {**_public(earlier), "warnings": participant.warnings}
         _add_participant(uow, participant)
         uow.audit.record(caller, Audited.REGISTER, participant_id=participant.id, regency=participant.regency)
         uow.commit()

@@ -108,9 +108,9 @@ PLANNING_INPUTS = frozenset({"window_start", "window_end", "neighbours"})
 
 def new_programme(*, regency: str, title: str, topics: Iterable[tuple[str, int]], days_per_session: int,
                   window_start: date, window_end: date, min_attendance_days: int,
-                  neighbours: Iterable[tuple[str, str]] = ()) -> TrainingProgramme:
+                  neighbours: Iterable[tuple[str, str]] = (), id: uuid.UUID | None = None) -> TrainingProgramme:
     programme = TrainingProgramme(
-        id=uuid.uuid4(), regency=regency, title=title.strip(), topics=_clean_topics(topics),
+        id=id or uuid.uuid4(), regency=regency, title=title.strip(), topics=_clean_topics(topics),
         days_per_session=days_per_session, window_start=window_start, window_end=window_end,
         min_attendance_days=min_attendance_days, neighbours=_clean_neighbours(neighbours, regency),
     )
@@ -213,8 +213,9 @@ class ResourcePerson:
 MAX_CAPACITY = 5_000
 
 
-def new_venue(*, regency: str, name: str, capacity: int, available: frozenset[date]) -> Venue:
-    venue = Venue(id=uuid.uuid4(), regency=regency, name=name.strip(), capacity=capacity, available=available)
+def new_venue(*, regency: str, name: str, capacity: int, available: frozenset[date],
+              id: uuid.UUID | None = None) -> Venue:
+    venue = Venue(id=id or uuid.uuid4(), regency=regency, name=name.strip(), capacity=capacity, available=available)
     _check_venue(venue)
     return venue
 
@@ -239,8 +240,9 @@ def _check_venue(venue: Venue) -> None:
         raise _invalid("capacity", f"1 to {MAX_CAPACITY} seats")
 
 
-def new_resource_person(*, name: str, topics: Iterable[str], available: frozenset[date]) -> ResourcePerson:
-    person = ResourcePerson(id=uuid.uuid4(), name=name.strip(), topics=_clean_person_topics(topics),
+def new_resource_person(*, name: str, topics: Iterable[str], available: frozenset[date],
+                        id: uuid.UUID | None = None) -> ResourcePerson:
+    person = ResourcePerson(id=id or uuid.uuid4(), name=name.strip(), topics=_clean_person_topics(topics),
                             available=available)
     if not person.name:
         raise _invalid("name", "required")

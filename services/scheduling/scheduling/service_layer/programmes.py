@@ -50,9 +50,12 @@ def create_programme(uow: SchedulingUnitOfWork, caller: Caller | None, command: 
         regency=command.regency, title=command.title, topics=[(t.topic, t.hours) for t in command.topics],
         days_per_session=command.days_per_session, window_start=command.window_start,
         window_end=command.window_end, min_attendance_days=command.min_attendance_days,
-        neighbours=[tuple(pair) for pair in command.neighbours],
+        neighbours=[tuple(pair) for pair in command.neighbours], id=caller.new_id("programme"),
     )
     with uow:
+        earlier = uow.programmes.get(programme.id, caller.regency_scope)
+        if earlier is not None:  # a retry of a write that committed (see Caller.new_id)
+            return programme_view(uow, earlier)
         uow.programmes.add(programme)
         uow.commit()
         return programme_view(uow, programme)
@@ -128,8 +131,11 @@ def create_venue(uow: SchedulingUnitOfWork, caller: Caller | None, command: NewV
     caller = require_role(caller, PLANNERS)
     require_regency(caller, command.regency)
     venue = domain.new_venue(regency=command.regency, name=command.name, capacity=command.capacity,
-                             available=_days(command.available))
+                             available=_days(command.available), id=caller.new_id("venue"))
     with uow:
+        earlier = uow.venues.get(venue.id, caller.regency_scope)
+        if earlier is not None:  # a retry of a write that committed (see Caller.new_id)
+            return venue_view(earlier)
         uow.venues.add(venue)
         uow.commit()
     return venue_view(venue)
@@ -190,9 +196,13 @@ def venue_view(venue: domain.Venue) -> dict[str, Any]:
 # -- resource persons ----------------------------------------------------------------------------------
 def create_resource_person(uow: SchedulingUnitOfWork, caller: Caller | None,
                            command: NewResourcePerson) -> dict[str, Any]:
-    require_role(caller, RESOURCE_PERSON_MANAGERS)
-    person = domain.new_resource_person(name=command.name, topics=command.topics, available=_days(command.available))
+    caller = require_role(caller, RESOURCE_PERSON_MANAGERS)
+    person = domain.new_resource_person(name=command.name, topics=command.topics, available=_days(command.available),
+                                        id=caller.new_id("resource_person"))
     with uow:
+        earlier = uow.resource_persons.get(person.id)
+        if earlier is not None:  # a retry of a write that committed (see Caller.new_id)
+            return resource_person_view(earlier)
         uow.resource_persons.add(person)
         uow.commit()
     return resource_person_view(person)

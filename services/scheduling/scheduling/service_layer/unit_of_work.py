@@ -7,6 +7,7 @@ from bimtek_shared.persistence.unit_of_work import UnitOfWork
 from ..adapters.attendance import AttendanceRepository
 from ..adapters.cooperatives import KnownCooperativeRepository
 from ..adapters.plans import PlanRepository
+from ..adapters.progress import ProgressRepository
 from ..adapters.programmes import ProgrammeRepository, ResourcePersonRepository, VenueRepository
 from ..adapters.repository import SchedulingParticipantRepository
 
@@ -20,3 +21,4 @@ class SchedulingUnitOfWork(UnitOfWork):
         self.resource_persons = ResourcePersonRepository(session)
         self.plans = PlanRepository(session)
         self.attendance = AttendanceRepository(session)
+        self.progress = ProgressRepository(session)
