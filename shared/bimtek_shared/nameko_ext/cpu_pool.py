@@ -9,12 +9,27 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, TypeVar
 
 from nameko.extensions import DependencyProvider
 
 T = TypeVar("T")
+PARENT_CHECK_SECONDS = 1.0
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Runs in each worker process: end it when the service that started it is gone. A service
+    killed with SIGKILL never shuts its pool down, and its workers, holding both ends of their task
+    queue, would otherwise wait on it forever (seen after the chaos tests: dozens of orphans)."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class CpuRunner:
@@ -35,7 +50,8 @@ class CpuPool(DependencyProvider):
         # backlog can start a worker before this provider's start() ran (seen in the chaos run:
         # certificates restarted under load died of it). Worker processes start on first use.
         # "spawn": a fresh interpreter without eventlet's patches or the parent's sockets.
-        self.executor = ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"))
+        self.executor = ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=exit_with_parent, initargs=(os.getpid(),))
 
     def stop(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
