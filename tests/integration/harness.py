@@ -184,6 +184,17 @@ class System:
         return GatewaySettings(**{name: env[name.upper()] for name in GatewaySettings.model_fields
                                   if name.upper() in env})
 
+    def bearer(self, role: Any, regency: str, *, user: str | None = None,
+               cooperative: str | None = None) -> dict[str, str]:
+        """An Authorization header with an access token the running gateway accepts, as it would
+        issue to ``role`` of ``regency`` (a participant's token for the participant role)."""
+        from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
+
+        kind = SubjectKind.PARTICIPANT if role is Role.PARTICIPANT else SubjectKind.USER
+        token, _ = issue_access_token(self.gateway_settings(), user_id=user or str(uuid.uuid4()), role=role.value,
+                                      regency=regency, kind=kind, cooperative=cooperative)
+        return {"Authorization": f"Bearer {token}"}
+
     def close(self) -> None:
         """``LocalStack.down()``, but the units stop side by side (a nameko service takes seconds)."""
         try:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
+from bimtek_gateway.identity import Role
 from tests.integration.harness import System, participant_body, wait_until
 
 pytestmark = pytest.mark.integration
@@ -30,10 +30,7 @@ POSITIONS = ("ketua", "sekretaris", "bendahara")
 
 
 def bearer(system: System, role: Role, regency: str = TULUNGAGUNG, user: str | None = None) -> dict[str, str]:
-    kind = SubjectKind.PARTICIPANT if role is Role.PARTICIPANT else SubjectKind.USER
-    token, _ = issue_access_token(system.gateway_settings(), user_id=user or str(uuid.uuid4()), role=role.value,
-                                  regency=regency, kind=kind)
-    return {"Authorization": f"Bearer {token}"}
+    return system.bearer(role, regency, user=user)
 
 
 def ok(answer: httpx.Response, status: int = 200) -> Any:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
+from bimtek_gateway.identity import Role
 from tests.integration.harness import System, participant_body, wait_until
 
 pytestmark = pytest.mark.integration
@@ -35,10 +35,7 @@ NAMES = ("Ni Luh Putu Ayu Ṣaraswati", "Nur'aini Ma’ruf", "I Gusti Ngurah Rai
 
 def bearer(system: System, role: Role, regency: str = SITUBONDO, user: str | None = None,
            cooperative: str | None = None) -> dict[str, str]:
-    kind = SubjectKind.PARTICIPANT if role is Role.PARTICIPANT else SubjectKind.USER
-    token, _ = issue_access_token(system.gateway_settings(), user_id=user or str(uuid.uuid4()), role=role.value,
-                                  regency=regency, kind=kind, cooperative=cooperative)
-    return {"Authorization": f"Bearer {token}"}
+    return system.bearer(role, regency, user=user, cooperative=cooperative)
 
 
 def ok(answer: httpx.Response, status: int = 200) -> Any:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
 
-from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
+from bimtek_gateway.identity import Role
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.persistence.database import sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
@@ -45,9 +45,7 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def bearer(system: System, role: Role, regency: str = REGENCY) -> dict[str, str]:
-    token, _ = issue_access_token(system.gateway_settings(), user_id=str(uuid.uuid4()), role=role.value,
-                                  regency=regency, kind=SubjectKind.USER)
-    return {"Authorization": f"Bearer {token}"}
+    return system.bearer(role, regency)
 
 
 def completed(participant_id: str, programme_id: str, session_id: str) -> EventEnvelope:

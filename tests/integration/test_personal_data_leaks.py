@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
+from bimtek_gateway.identity import Role
 from bimtek_shared.ops.local_stack import UNITS
 from tests.integration.harness import REGENCY, System, wait_until
 from tests.support import pdp_audit, synthetic
@@ -72,10 +72,7 @@ Audit = tuple[dict[str, Any], "Workload", pdp_audit.Capture]
 
 
 def bearer(system: System, role: Role, regency: str = REGENCY, user: str | None = None) -> dict[str, str]:
-    kind = SubjectKind.PARTICIPANT if role is Role.PARTICIPANT else SubjectKind.USER
-    token, _ = issue_access_token(system.gateway_settings(), user_id=user or str(uuid.uuid4()), role=role.value,
-                                  regency=regency, kind=kind)
-    return {"Authorization": f"Bearer {token}"}
+    return system.bearer(role, regency, user=user)
 
 
 def ok(answer: httpx.Response, status: int = 200) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bimtek_gateway.identity import Role, SubjectKind, issue_access_token
+from bimtek_gateway.identity import Role
 from tests.integration.harness import System, participant_body, wait_until
 from tests.support.chromium import Chromium
 
@@ -28,9 +28,7 @@ JUNE_2027 = {"start": "2027-06-01", "end": "2027-06-30"}
 
 
 def bearer(system: System, role: Role, regency: str = JEMBER) -> dict[str, str]:
-    token, _ = issue_access_token(system.gateway_settings(), user_id=str(uuid.uuid4()), role=role.value,
-                                  regency=regency, kind=SubjectKind.USER)
-    return {"Authorization": f"Bearer {token}"}
+    return system.bearer(role, regency)
 
 
 def ok(answer: httpx.Response, status: int = 200) -> Any:

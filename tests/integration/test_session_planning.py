@@ -7,14 +7,13 @@ regency that cannot book the same resource persons on the same days."""
 from __future__ import annotations
 
 import math
-import uuid
 from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
-from bimtek_gateway.identity import Role, issue_access_token
+from bimtek_gateway.identity import Role
 from scheduling.adapters.calendar import non_working_days
 from tests.integration.harness import System, participant_body, wait_until
 from tests.support import synthetic
@@ -37,9 +36,7 @@ def running_system(own_system: System) -> System:
 
 
 def bearer(system: System, role: Role, regency: str) -> dict[str, str]:
-    token, _ = issue_access_token(system.gateway_settings(), user_id=str(uuid.uuid4()), role=role.value,
-                                  regency=regency)
-    return {"Authorization": f"Bearer {token}"}
+    return system.bearer(role, regency)
 
 
 def created(answer: httpx.Response, status: int = 201) -> dict[str, Any]:
