@@ -26,7 +26,7 @@ async def publish_plan(programme_id: uuid.UUID, body: PublicationIn, caller: Pro
     `plan_preview_outdated` otherwise: preview again). Resource persons are booked province-wide:
     if another regency's plan took one of their days meanwhile, 409 `resource_person_double_booked`.
     Participants learn their session from then on; events `programme.published`,
-    `session.scheduled` and `participant.assigned` follow. After publication, late registrations,
+    `session.scheduled` and `participants.assigned` follow. After publication, late registrations,
     withdrawals, new cooperatives and lost venue days re-plan on their own, moving only what they touch."""
     return await services.call("scheduling", "publish_plan", programme_id=str(programme_id),
                                preview_id=str(body.preview_id))

@@ -67,9 +67,9 @@ class CertificatesService:
     def handle_session_rescheduled(self, events: list[EventEnvelope]) -> int:
         return training.record_sessions(self.uow, events, consumer="certificates.handle_session_rescheduled")
 
-    @event_consumer("participant.assigned")
-    def handle_participant_assigned(self, events: list[EventEnvelope]) -> int:
-        return training.record_seats(self.uow, events, consumer="certificates.handle_participant_assigned")
+    @event_consumer("participants.assigned")
+    def handle_participants_assigned(self, events: list[EventEnvelope]) -> int:
+        return training.record_seats(self.uow, events, consumer="certificates.handle_participants_assigned")
 
     # What scheduling decides about attendance: who completed a programme, for their certificate.
     @event_consumer("attendance.recorded")

@@ -231,7 +231,7 @@ CATALOGUE = EventCatalogue(
             description=(
                 "A training programme's plan was published, after a preview, or re-published by a re-plan "
                 "(`revision` raised). Its sessions follow as `session.scheduled` / `session.rescheduled` and its "
-                "participants as `participant.assigned`, in the same transaction."
+                "participants as `participants.assigned`, in the same transaction."
             ),
             consumers=(Subscription("certificates", "handle_programme_published"),),
             ordered_by="programme_id",
@@ -263,17 +263,18 @@ CATALOGUE = EventCatalogue(
             ordered_by="session_id",
         ),
         EventSpec(
-            type="participant.assigned",
+            type="participants.assigned",
             version=1,
             producer="scheduling",
-            payload_model=events.ParticipantAssignedV1,
+            payload_model=events.ParticipantsAssignedV1,
             description=(
-                "A participant's session in a programme: one event per participant when a plan is published, "
-                "then one for each participant a re-plan places or moves (never for those who stay). Consumers "
-                "keep the highest `revision` per participant and programme."
+                "Participants' sessions in a programme: when a plan is published, every participant, in chunks "
+                "of up to 1,000 per event; then, for each re-plan, those it places or moves (never those who "
+                "stay). Consumers keep the highest `revision` per participant and programme, so chunks and "
+                "revisions may arrive in any order."
             ),
-            consumers=(Subscription("certificates", "handle_participant_assigned"),),
-            ordered_by="participant_id",
+            consumers=(Subscription("certificates", "handle_participants_assigned"),),
+            ordered_by="programme_id",
         ),
         EventSpec(
             type="programme.replan_requested",

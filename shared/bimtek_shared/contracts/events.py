@@ -88,6 +88,7 @@ class ParticipantImportRequestedV1(Payload):
     total: int = Field(ge=0, description="Rows sent; 0 for a file, whose rows are counted when it is read")
 
 
+MAX_SEATS_PER_EVENT = 1_000  # a published regency's seats in two or three events
 MAX_IMPORTED_PER_EVENT = 5_000
 
 
@@ -191,15 +192,22 @@ class SessionRescheduledV1(SessionState):
     rescheduled_at: datetime
 
 
-class ParticipantAssignedV1(Payload):
-    """A participant's session in a programme: on publication, and whenever a re-plan moves them."""
+class AssignedSeat(Payload):
+    """One participant's seat in a ``participants.assigned`` event."""
 
     participant_id: uuid.UUID
-    programme_id: uuid.UUID
     session_id: uuid.UUID
     cooperative_id: uuid.UUID
-    revision: int = Field(ge=1, description="The plan revision that placed them; keep the highest per programme")
+
+
+class ParticipantsAssignedV1(Payload):
+    """Participants' sessions in a programme, as one plan revision placed them: on publication, and
+    whenever a re-plan places or moves some (one chunk of them per event)."""
+
+    programme_id: uuid.UUID
+    revision: int = Field(ge=1, description="The plan revision that placed them; keep the highest per participant")
     assigned_at: datetime
+    seats: list[AssignedSeat] = Field(min_length=1, max_length=MAX_SEATS_PER_EVENT)
 
 
 class ProgrammeReplanRequestedV1(Payload):

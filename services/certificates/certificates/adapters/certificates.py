@@ -18,20 +18,28 @@ class CertificateRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def next_sequence(self, regency: str, year: int) -> int:
-        """The next number of a (regency, year), in this transaction: the counter row is created
-        at 1 or bumped (``... RETURNING``), and stays locked until commit, so two issuers take
-        turns and a rolled-back issue gives its number back."""
-        statement = insert(certificate_counters).values(regency=regency, year=year, last_sequence=1)
+    def take_sequences(self, regency: str, year: int, count: int) -> range:
+        """The next ``count`` numbers of a (regency, year), in this transaction: one statement creates
+        the counter row or moves it on by ``count`` (``... RETURNING``). The row stays locked until
+        commit, so two issuers take turns and a rolled-back issue gives its numbers back."""
+        statement = insert(certificate_counters).values(regency=regency, year=year, last_sequence=count)
         statement = statement.on_conflict_do_update(
             index_elements=[certificate_counters.c.regency, certificate_counters.c.year],
-            set_={"last_sequence": certificate_counters.c.last_sequence + 1},
+            set_={"last_sequence": certificate_counters.c.last_sequence + count},
         ).returning(certificate_counters.c.last_sequence)
-        return self._session.execute(statement).scalar_one()
+        last = self._session.execute(statement).scalar_one()
+        return range(last - count + 1, last + 1)
 
     def add(self, row: dict[str, Any], *, actor: str | None, action: str = "issued") -> None:
-        self._session.execute(insert(certificates), [row])
-        self.add_history(row["id"], action, actor=actor)
+        self.add_all([row], actor=actor, action=action)
+
+    def add_all(self, rows: list[dict[str, Any]], *, actor: str | None, action: str = "issued") -> None:
+        """New certificates and the history line of each, in two statements."""
+        if not rows:
+            return
+        self._session.execute(insert(certificates), rows)
+        self._session.execute(insert(certificate_history), [
+            {"certificate_id": row["id"], "action": action, "actor": actor, "reason": None} for row in rows])
 
     def add_history(self, certificate_id: uuid.UUID, action: str, *, actor: str | None = None,
                     reason: str | None = None) -> None:

@@ -22,11 +22,13 @@ class CompletionRepository:
         self._session.execute(statement.on_conflict_do_update(
             index_elements=[attendance_days.c.session_id, attendance_days.c.participant_id, attendance_days.c.day],
             set_={"present": statement.excluded.present, "recorded_at": statement.excluded.recorded_at},
-            where=attendance_days.c.recorded_at < statement.excluded.recorded_at), rows)
+            where=attendance_days.c.recorded_at < statement.excluded.recorded_at)
+            .returning(attendance_days.c.participant_id), rows)  # RETURNING: one multi-row statement, not one per row
 
     def add_closed_sessions(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self._session.execute(insert(closed_sessions).on_conflict_do_nothing(), rows)
+            self._session.execute(insert(closed_sessions).on_conflict_do_nothing()
+                                  .returning(closed_sessions.c.session_id), rows)  # one multi-row statement
 
     def add_completions(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A programme is completed once: a second completion of the same one changes nothing.

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Integer, MetaData, String, Table, UniqueConstraint,
-    Uuid, func,
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Index, Integer, MetaData, String, Table,
+    UniqueConstraint, Uuid, func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -72,7 +72,7 @@ cooperatives = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-# Each participant's session per programme (participant.assigned).
+# Each participant's session per programme (participants.assigned).
 seats = Table(
     "seats",
     metadata,
@@ -137,7 +137,7 @@ certificates = Table(
     Column("session_id", Uuid, nullable=False),
     Column("cooperative_id", Uuid, nullable=True),
     Column("position_group", String(10), nullable=False),
-    Column("regency", String(5), nullable=False, index=True),
+    Column("regency", String(5), nullable=False),
     Column("programme_title", String(200), nullable=False),
     Column("session_days", ARRAY(Date), nullable=False),
     Column("days_attended", Integer, nullable=False),
@@ -158,6 +158,8 @@ certificates = Table(
     Column("superseded_by", Uuid, nullable=True),
     Column("replaces", Uuid, nullable=True),
     UniqueConstraint("participant_id", "programme_id", "version", name="uq_certificates_participant_programme"),
+    # A regency's certificates newest first, the list's default order (migration 0009).
+    Index("ix_certificates_regency_issued", "regency", "issued_at", "id"),
 )
 
 # The last sequence number given per (regency, year) (migration 0007; the number names no

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +13,10 @@ from .orm import roster
 
 
 def _row(entry: RosterEntry) -> dict[str, Any]:
-    return asdict(entry) | {"status": entry.status.value}
+    # Not dataclasses.asdict: it deep-copies every value (each UUID), most of a batch's CPU time.
+    return {"participant_id": entry.participant_id, "regency": entry.regency, "full_name": entry.full_name,
+            "position_group": entry.position_group, "position": entry.position,
+            "cooperative_id": entry.cooperative_id, "status": entry.status.value, "version": entry.version}
 
 
 class RosterRepository:
@@ -24,8 +27,11 @@ class RosterRepository:
         """Newly registered participants; one already kept (a redelivery, or a later change or
         erasure that arrived first) stays as it is."""
         if entries:
+            # RETURNING makes it one multi-row INSERT per 1,000 rows ("insertmanyvalues"): without
+            # it SQLAlchemy sends an ON CONFLICT statement once per row.
             self._session.execute(
-                insert(roster).on_conflict_do_nothing(index_elements=["participant_id"]),
+                insert(roster).on_conflict_do_nothing(index_elements=["participant_id"])
+                .returning(roster.c.participant_id),
                 [_row(entry) for entry in entries],
             )
 
@@ -40,16 +46,29 @@ class RosterRepository:
         self._session.execute(
             statement.on_conflict_do_update(index_elements=[roster.c.participant_id],
                                             set_=replaced | {"updated_at": func.now()},
-                                            where=roster.c.version < statement.excluded.version),
+                                            where=roster.c.version < statement.excluded.version)
+            .returning(roster.c.participant_id),  # one multi-row statement (see add_all)
             [_row(entry) for entry in entries],
         )
 
     def get(self, participant_id: uuid.UUID, regency: str | None) -> RosterEntry | None:
-        query = select(
-            roster.c.participant_id, roster.c.regency, roster.c.full_name, roster.c.position_group,
-            roster.c.position, roster.c.cooperative_id, roster.c.status, roster.c.version,
-        ).where(roster.c.participant_id == participant_id)
+        query = _ENTRY.where(roster.c.participant_id == participant_id)
         if regency is not None:
             query = query.where(roster.c.regency == regency)
         row = self._session.execute(query).mappings().first()
-        return RosterEntry(**dict(row) | {"status": RosterStatus(row["status"])}) if row else None
+        return _entry(row) if row else None
+
+    def entries(self, participant_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, RosterEntry]:
+        """The roster entries of these participants (those it has), in one query."""
+        if not participant_ids:
+            return {}
+        rows = self._session.execute(_ENTRY.where(roster.c.participant_id.in_(list(participant_ids))))
+        return {row.participant_id: _entry(row._mapping) for row in rows}
+
+
+_ENTRY = select(roster.c.participant_id, roster.c.regency, roster.c.full_name, roster.c.position_group,
+                roster.c.position, roster.c.cooperative_id, roster.c.status, roster.c.version)
+
+
+def _entry(row: Mapping[str, Any]) -> RosterEntry:
+    return RosterEntry(**dict(row) | {"status": RosterStatus(row["status"])})

@@ -32,6 +32,8 @@ class TrainingRepository:
         kept = {column: statement.excluded[column] for column in rows[0] if column not in key}
         self._session.execute(
             statement.on_conflict_do_update(index_elements=key, set_={**kept, "updated_at": func.now()},
-                                            where=table.c[counter] < statement.excluded[counter]),
+                                            where=table.c[counter] < statement.excluded[counter])
+            # RETURNING makes SQLAlchemy send the rows as one multi-row statement, not one per row.
+            .returning(table.c[key[0]]),
             rows,
         )

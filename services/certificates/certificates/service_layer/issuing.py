@@ -3,19 +3,21 @@
 Issuing happens in the transaction that records a ``participant.completed``: only a completion
 that was new there (``CompletionRepository.add_completions``) gets a certificate, so redeliveries,
 duplicate events and concurrent workers issue exactly one per participant and programme (the
-unique (participant, programme, version) constraint backs it). The number's sequence comes from
-a counter row bumped in the same transaction.
+unique (participant, programme, version) constraint backs it). The numbers come from a counter
+row per regency and year, moved on in the same transaction.
 """
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from bimtek_shared.contracts.caller import Caller, require_caller, require_role
+from bimtek_shared.contracts.envelope import new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
@@ -79,15 +81,27 @@ def _event_payload(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def issue_for_completions(uow: CertificatesUnitOfWork, completions: list[dict[str, Any]]) -> None:
-    """One certificate for each new completion; ``certificate.issued`` for each."""
+    """One certificate for each new completion; ``certificate.issued`` for each. A batch costs a
+    fixed number of statements, whatever its size.
+
+    Numbers are taken last, a block per (regency, year) in one statement and in key order: the
+    counter row is locked from then until commit, so the lock is held briefly and concurrent
+    batches take the counters in the same order."""
+    if not completions:
+        return
     issued_at = datetime.now(timezone.utc)
-    entries = [uow.roster.get(completion["participant_id"], regency=None) for completion in completions]
+    year = issue_year(issued_at)
+    roster = uow.roster.entries({completion["participant_id"] for completion in completions})
+    entries = [roster.get(completion["participant_id"]) for completion in completions]
     places = places_now(uow, [(entry.cooperative_id if entry else None, completion["session_id"])
                               for completion, entry in zip(completions, entries)])
+    wanted = Counter(completion["regency"] for completion in completions)
+    sequences = {regency: iter(uow.certificates.take_sequences(regency, year, count))
+                 for regency, count in sorted(wanted.items())}
+    rows, events = [], []
     for completion, entry, known_places in zip(completions, entries, places):
         regency, programme_id = completion["regency"], completion["programme_id"]
-        year = issue_year(issued_at)
-        sequence = uow.certificates.next_sequence(regency, year)
+        sequence = next(sequences[regency])
         facts = CertificateFacts(
             number=format_number(uow.issuing.number_format, sequence=sequence, regency=regency, year=year),
             public_id=secrets.token_urlsafe(16), version=1, participant_id=completion["participant_id"],
@@ -101,8 +115,11 @@ def issue_for_completions(uow: CertificatesUnitOfWork, completions: list[dict[st
         row = _signed_row(uow, facts, id=uuid.uuid4(), sequence=sequence, year=year,
                           printed_name=entry.full_name if entry else None,
                           printed_position=entry.position if entry else None, printed_places=known_places)
-        uow.certificates.add(row, actor=None)
-        uow.emit("certificate.issued", _event_payload(row), regency=regency, aggregate_id=row["participant_id"])
+        rows.append(row)
+        events.append((new_event("certificate.issued", _event_payload(row), regency=regency,
+                                 correlation_id=uow.correlation_id), row["participant_id"]))
+    uow.certificates.add_all(rows, actor=None)
+    uow.add_to_outbox(events)
 
 
 def follow_roster_changes(uow: CertificatesUnitOfWork, participant_ids: set[uuid.UUID]) -> None:
@@ -110,11 +127,10 @@ def follow_roster_changes(uow: CertificatesUnitOfWork, participant_ids: set[uuid
     personal fields; a valid certificate whose printed name or position is no longer right is
     re-issued (same number, next version, new public id), the old one superseded and linked."""
     erased, others = set(), []
-    for participant_id in participant_ids:
-        entry = uow.roster.get(participant_id, regency=None)
-        if entry is not None and entry.status is RosterStatus.ERASED:
+    for participant_id, entry in uow.roster.entries(participant_ids).items():  # one query for the batch
+        if entry.status is RosterStatus.ERASED:
             erased.add(participant_id)
-        elif entry is not None:
+        else:
             others.append(entry)
     uow.certificates.withdraw_personal_fields(erased)
     by_participant = {entry.participant_id: entry for entry in others}

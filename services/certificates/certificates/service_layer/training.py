@@ -8,7 +8,7 @@ from typing import Any
 
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import (
-    ParticipantAssignedV1, ProgrammePublishedV1, SessionRescheduledV1, SessionScheduledV1,
+    ParticipantsAssignedV1, ProgrammePublishedV1, SessionRescheduledV1, SessionScheduledV1,
 )
 from bimtek_shared.persistence.unit_of_work import apply_once
 
@@ -58,9 +58,9 @@ def record_seats(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consu
     def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
         rows = []
         for event in fresh:
-            payload = ParticipantAssignedV1.model_validate(event.payload)
-            rows.append({"participant_id": payload.participant_id, "programme_id": payload.programme_id,
-                         "session_id": payload.session_id, "revision": payload.revision})
+            payload = ParticipantsAssignedV1.model_validate(event.payload)
+            rows += [{"participant_id": seat.participant_id, "programme_id": payload.programme_id,
+                      "session_id": seat.session_id, "revision": payload.revision} for seat in payload.seats]
         uow.training.keep_seats(_newest(rows, lambda row: (row["participant_id"], row["programme_id"]), "revision"))
 
     return apply_once(uow, events, consumer, keep)

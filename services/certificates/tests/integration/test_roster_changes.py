@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import sessionmaker
 
 from bimtek_shared.contracts.caller import Caller
@@ -19,7 +19,10 @@ from bimtek_shared.contracts.envelope import new_event
 from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from certificates.adapters.orm import metadata
-from certificates.service_layer.handlers import get_roster_entry, record_roster_changes, record_roster_entries
+from certificates.service_layer.completions import record_completions
+from certificates.service_layer.handlers import (
+    get_roster_entry, record_imported_roster_entries, record_roster_changes, record_roster_entries,
+)
 from certificates.service_layer.unit_of_work import CertificatesUnitOfWork
 from certificates.settings import CertificatesSettings
 
@@ -117,3 +120,78 @@ def test_the_roster_answers_with_the_status(uow):
     record_roster_changes(uow, [erased(pid, 2)], "certificates.handle_participant_erased")
     answer = get_roster_entry(uow, Caller(user="u", role="operator", regency=REGENCY, correlation_id="t"), pid)
     assert answer == {"participant_id": pid, "on_roster": True, "status": "erased", "certificates": []}
+
+
+# -- bulk imports (participants.imported: a batch per event) ------------------------------------------
+IMPORTED = "certificates.handle_participants_imported"
+
+
+def imported(*people: tuple[str, str]):
+    return new_event("participants.imported", {"job_id": str(uuid.uuid4()), "participants": [
+        {"participant_id": pid, "full_name": name, "sex": "P", "position_group": "pengurus", "position": "ketua",
+         "cooperative_id": COOPERATIVE, "registered_at": NOW} for pid, name in people]},
+        regency=REGENCY, correlation_id="test")
+
+
+def roster_rows(sessions, pids: list[str]) -> dict[str, list[tuple]]:
+    with sessions() as session:
+        rows = session.execute(text("SELECT participant_id, full_name, status, version FROM roster "
+                                    "WHERE participant_id = ANY(CAST(:ids AS uuid[]))"), {"ids": pids}).all()
+    found: dict[str, list[tuple]] = {pid: [] for pid in pids}
+    for participant_id, *rest in rows:
+        found[str(participant_id)].append(tuple(rest))
+    return found
+
+
+def test_a_batch_mixing_known_and_new_participants_keeps_one_row_each_with_the_newest_data(sessions, uow):
+    changed, gone, first, later = (str(uuid.uuid4()) for _ in range(4))
+    record_roster_entries(uow, [registered(changed, "Siti Lama")], "certificates.handle_participant_registered")
+    record_roster_changes(uow, [updated(changed, 2, "Siti Baru")], "certificates.handle_participant_updated")
+    record_roster_changes(uow, [erased(gone, 3)], "certificates.handle_participant_erased")
+    batch = imported((changed, "Siti Lama"), (gone, "Nama Terhapus"), (first, "Dewi Lestari"), (first, "Dewi Dua"))
+    assert record_imported_roster_entries(uow, [batch], IMPORTED) == 1
+    assert record_imported_roster_entries(uow, [batch], IMPORTED) == 0  # redelivered: the inbox knows it
+    # The same people announced again in another event (a replayed batch), with one more.
+    assert record_imported_roster_entries(uow, [imported((first, "Dewi Lain"), (changed, "Siti Lama"),
+                                                         (later, "Rina Wati"))], IMPORTED) == 1
+    assert roster_rows(sessions, [changed, gone, first, later]) == {
+        changed: [("Siti Baru", "active", 2)], gone: [(None, "erased", 3)],
+        first: [("Dewi Lestari", "active", 1)], later: [("Rina Wati", "active", 1)]}
+
+
+def test_an_imported_participant_whose_completion_came_first_gets_the_certificate_with_the_name(sessions, uow):
+    pid, other = str(uuid.uuid4()), str(uuid.uuid4())
+    completion = new_event("participant.completed", {
+        "participant_id": pid, "session_id": str(uuid.uuid4()), "programme_id": str(uuid.uuid4()),
+        "programme_title": "Bimtek Perkoperasian KDMP", "session_days": ["2026-03-02", "2026-03-03"],
+        "days_attended": 2, "min_attendance_days": 2, "jp_total": 16, "completed_at": NOW},
+        regency=REGENCY, correlation_id="test")
+    record_completions(uow, [completion], "certificates.handle_participant_completed")
+    record_imported_roster_entries(uow, [imported((other, "Rina Wati"), (pid, "Siti Terlambat"))], IMPORTED)
+    with sessions() as session:
+        printed = session.execute(text("SELECT version, status, printed_name FROM certificates "
+                                       "WHERE participant_id = :id ORDER BY version"), {"id": pid}).all()
+    assert [tuple(row) for row in printed] == [(1, "superseded", None), (2, "valid", "Siti Terlambat")]
+
+
+def test_a_batch_costs_the_same_few_statements_whatever_its_size(sessions, uow):
+    engine = sessions.kw["bind"]
+    statements: list[bool] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        # Whether it went row by row: a list of parameter sets goes to psycopg2's executemany, which
+        # sends a statement per row; a multi-row INSERT ("insertmanyvalues") comes with one set.
+        statements.append(isinstance(parameters, (list, tuple)))
+
+    def statements_for(size: int) -> list[bool]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            record_imported_roster_entries(uow, [imported(*((str(uuid.uuid4()), "Ani") for _ in range(size)))],
+                                           IMPORTED)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return list(statements)
+
+    few, many = statements_for(3), statements_for(300)
+    assert len(few) == len(many) and not any(many)

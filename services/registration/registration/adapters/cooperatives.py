@@ -2,20 +2,22 @@
 in the region reference data), the positions their participants hold, and counts per kecamatan."""
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select, tuple_, update
+from sqlalchemy import String, cast, delete, exists, func, insert, literal_column, select, tuple_, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.pagination import SortOrder
 
-from ..domain.cooperatives import Cooperative, Village
+from ..domain.cooperatives import Cooperative, TeamComposition, Village
 from ..domain.model import ParticipantStatus
 from .orm import cooperative_villages, cooperatives, districts, participants, regencies, villages
 
@@ -219,7 +221,7 @@ class CooperativeRepository:
         )
         if regency is not None:
             query = query.where(cooperatives.c.regency == regency)
-        return [dict(row) for row in self._session.execute(query).mappings()]
+        return [row._asdict() for row in self._session.execute(query)]
 
     def active_participants_per_cooperative(self, regency: str | None) -> list[tuple[str, uuid.UUID | None, int]]:
         """(regency, cooperative or None, active participants) for a regency (None: every regency):
@@ -233,11 +235,35 @@ class CooperativeRepository:
             query = query.where(participants.c.regency == regency)
         return [tuple(row) for row in self._session.execute(query)]
 
-    def participant_counts(self, regency: str) -> dict[uuid.UUID | None, int]:
-        """How many participants of the regency each cooperative has (None: those without one)."""
-        rows = self._session.execute(
-            select(participants.c.cooperative_id, func.count())
+    def regency_teams(self, regency: str) -> tuple[dict[uuid.UUID, TeamComposition], dict[uuid.UUID | None, int]]:
+        """Per cooperative of the regency's participants: the positions its active ones hold, and
+        how many participants it has whatever their status (None: those without a cooperative).
+        One read of ix_participants_regency_team, a row per cooperative: a participant's
+        cooperative is always one of their own regency."""
+        per_position = (
+            select(participants.c.cooperative_id, participants.c.position,
+                   func.count().filter(participants.c.status == ParticipantStatus.ACTIVE.value).label("active"),
+                   func.count().label("everyone"))
             .where(participants.c.regency == regency)
-            .group_by(participants.c.cooperative_id)
+            .group_by(participants.c.cooperative_id, participants.c.position)
+            .subquery()
         )
-        return defaultdict(int, {cooperative_id: count for cooperative_id, count in rows})
+        # "position=count,..." in position order: most teams read the same, and parse once.
+        held_text = func.string_agg(per_position.c.position + "=" + cast(per_position.c.active, String),
+                                    aggregate_order_by(literal_column("','"), per_position.c.position)
+                                    ).filter(per_position.c.active > 0)
+        rows = self._session.execute(
+            select(per_position.c.cooperative_id, held_text, func.sum(per_position.c.everyone))
+            .group_by(per_position.c.cooperative_id))
+        held: dict[uuid.UUID, TeamComposition] = {}
+        counts: dict[uuid.UUID | None, int] = defaultdict(int)
+        for cooperative_id, composition, everyone in rows:
+            if cooperative_id is not None:
+                held[cooperative_id] = _composition(composition or "")
+            counts[cooperative_id] = int(everyone)
+        return held, counts
+
+
+@functools.lru_cache(maxsize=1024)
+def _composition(text: str) -> TeamComposition:
+    return tuple((position, int(count)) for position, count in (pair.split("=") for pair in text.split(",") if pair))

@@ -84,6 +84,9 @@ participants = Table(
     Index("ix_participants_registered", "registered_at", "id"),
     Index("ix_participants_name", "full_name", "id"),
     Index("ix_participants_cooperative_registered", "cooperative_id", "registered_at", "id"),
+    # The cooperative statistics and progress counts read a regency's teams from this index alone
+    # (migration 0008).
+    Index("ix_participants_regency_team", "regency", postgresql_include=["cooperative_id", "position", "status"]),
     # One active holder of each single-holder position per cooperative, whatever two concurrent
     # registrations or changes try (migration 0006).
     Index("uq_participants_single_holder", "cooperative_id", "position", unique=True,

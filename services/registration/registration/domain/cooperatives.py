@@ -267,6 +267,11 @@ class TeamStatus:
         return not self.reasons
 
 
+# (position, how many active participants hold it), in position order: hashable, so one verdict
+# serves every team of the same composition.
+TeamComposition = tuple[tuple[str, int], ...]
+
+
 def team_status(positions_held: Mapping[str, int]) -> TeamStatus:
     """Whether a team with these positions (position -> how many hold it) is complete, and if
     not, every reason why: an odd number of pengurus, at least 5, covering the five core

@@ -7,6 +7,7 @@ cooperative, and no statistics. The gateway checks roles too; the service does n
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -165,9 +166,8 @@ def cooperative_statistics(uow: RegistrationUnitOfWork, caller: Caller | None,
         district_rows = uow.cooperatives.districts_of(regency)
         served = uow.cooperatives.served_villages(regency)
         cooperative_ids = {row["cooperative_id"] for row in served}
-        held = uow.cooperatives.positions_held(cooperative_ids)
-        participants = uow.cooperatives.participant_counts(regency)
-    complete = {cid for cid in cooperative_ids if domain.team_status(held[cid]).complete}
+        held, participants = uow.cooperatives.regency_teams(regency)
+    complete = {cid for cid in cooperative_ids if _complete(held.get(cid, ()))}
     villages_served: Counter[str] = Counter(row["district_code"] for row in served)
     serving: dict[str, set[uuid.UUID]] = {}
     for row in served:
@@ -195,6 +195,13 @@ def cooperative_statistics(uow: RegistrationUnitOfWork, caller: Caller | None,
 
 
 # -- rules shared by the use cases ----------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _complete(team: domain.TeamComposition) -> bool:
+    """Whether a team of this composition is complete: judged once per composition, as most
+    teams of a regency hold the same positions."""
+    return domain.team_status(dict(team)).complete
+
+
 def _require_reader(caller: Caller | None) -> Caller:
     return require_role(caller, READERS | {COOPERATIVE_OPERATOR})
 

@@ -270,12 +270,14 @@ def _register(uow: RegistrationUnitOfWork, rows: list[dict[str, Any]]) -> tuple[
         if not pending:
             break
         taken = uow.file_imports.registered_niks([row["nik"] for row in pending.values()])
+        # One query for the positions held in every cooperative concerned, not one per row.
+        held = uow.file_imports.positions_held(sorted({uuid.UUID(row["cooperative_id"]) for row in pending.values()
+                                                       if row["position"] in cooperative_rules.SINGLE_HOLDER}))
         for number, row in list(pending.items()):
             if row["nik"] in taken:
                 refused.append(bulk_import.row_error(number, "nik", "participant_already_registered"))
                 del pending[number]
             elif row["position"] in cooperative_rules.SINGLE_HOLDER:
-                held = uow.file_imports.positions_held([uuid.UUID(row["cooperative_id"])])
                 if row["position"] in held.get(uuid.UUID(row["cooperative_id"]), set()):
                     refused.append(bulk_import.row_error(
                         number, "jabatan", "import_position_held",

@@ -3,66 +3,27 @@ head and loaded with the shipped region data of Jawa Timur, dropped afterwards."
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import event, select, text
 
 from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
-from bimtek_shared.persistence.messaging_tables import MessagingTables
 from registration.adapters.orm import metadata
-from registration.adapters.region_files import read_shipped
-from registration.adapters.regions import load_province
 from registration.service_layer import cooperatives, handlers
 from registration.service_layer.commands import (
     CooperativeChanges, CooperativeStatistics, ListCooperatives, RegisterCooperative, RegisterParticipant,
 )
-from registration.service_layer.unit_of_work import RegistrationUnitOfWork
-from registration.settings import DEVELOPMENT_NIK_ENCRYPTION_KEY, DEVELOPMENT_NIK_LOOKUP_KEY
 
 pytestmark = pytest.mark.integration
 
-UNIT = Path(__file__).resolve().parents[2]
 JOMBANG, KOTA_JOMBANG, PETERONGAN = "35.17", "35.17.09", "35.17.10"
 MOJONGAPIT, PLANDI, JOMBATAN = "35.17.09.2001", "35.17.09.2003", "35.17.09.1002"  # desa, desa, kelurahan
 PETERONGAN_DESA = "35.17.10.2001"
 TAWANGREJO_MOJOKERTO = "35.16.01.2001"
 FULL_TEAM = ["ketua", "wakil_ketua_usaha", "wakil_ketua_keanggotaan", "sekretaris", "bendahara",
              "ketua_pengawas", "anggota_pengawas", "anggota_pengawas"]
-
-
-@pytest.fixture(scope="module")
-def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_cooperatives_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url))
-        with engine.begin() as conn:
-            load_province(conn, read_shipped("35"), "shipped data, for tests")
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
-
-
-@pytest.fixture
-def uow(sessions) -> RegistrationUnitOfWork:
-    return RegistrationUnitOfWork(
-        sessions,
-        MessagingTables(outbox=metadata.tables["outbox"], processed_events=metadata.tables["processed_events"]),
-        correlation_id=f"test-{uuid.uuid4().hex[:8]}",
-        **RegistrationUnitOfWork.dependencies_from_config(
-            {"NIK_ENCRYPTION_KEY": DEVELOPMENT_NIK_ENCRYPTION_KEY, "NIK_LOOKUP_KEY": DEVELOPMENT_NIK_LOOKUP_KEY}),
-    )
 
 
 def caller(role: str = "operator", regency: str = JOMBANG, cooperative: str | None = None) -> Caller:
@@ -251,6 +212,32 @@ def test_statistics_per_kecamatan(uow):
     refused("validation_failed", cooperatives.cooperative_statistics, uow, province, CooperativeStatistics())
     refused("region_not_found", cooperatives.cooperative_statistics, uow, province,
             CooperativeStatistics(regency="35.99"))
+
+
+def test_statistics_read_the_regency_s_participants_once_whatever_its_cooperatives(uow, sessions):
+    """At province scale a regency has hundreds of cooperatives: its participants are read in one
+    query by regency, never by a list of the cooperatives' ids, nor once per cooperative."""
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    def participant_queries() -> list[str]:
+        statements.clear()
+        event.listen(sessions.kw["bind"], "before_cursor_execute", capture)
+        try:
+            cooperatives.cooperative_statistics(uow, caller(), CooperativeStatistics())
+        finally:
+            event.remove(sessions.kw["bind"], "before_cursor_execute", capture)
+        return [statement for statement in statements if "FROM participants" in statement]
+
+    before = participant_queries()
+    for village in ("35.17.07.2001", "35.17.07.2002", "35.17.07.2003"):  # kecamatan 35.17.07: no other test's
+        add_participant(uow, register(uow, [village])["id"], "ketua")
+    after = participant_queries()
+
+    assert len(before) == len(after) == 1, after
+    assert "cooperative_id IN" not in after[0], after[0]
 
 
 def test_the_list_pages_by_name_within_the_regency(uow):

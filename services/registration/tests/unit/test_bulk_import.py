@@ -188,6 +188,67 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked() -> None:
         (1, None, "import_file_unreadable", {"file_format": "XLSX", "reason": "xlsx_too_large_unpacked"})]
 
 
+def openpyxl_rows(content: bytes) -> list[tuple[int, tuple]]:
+    """What openpyxl's own read-only sheet gives, trailing empty cells left out (it pads rows to
+    the sheet's <dimension>, when there is one)."""
+    sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+    rows = []
+    for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = list(cells)
+        while cells and cells[-1] is None:
+            cells.pop()
+        rows.append((number, tuple(cells)))
+    return rows
+
+
+@pytest.mark.parametrize("write_only", [False, True])  # shared strings and <dimension>, or inline strings
+def test_the_sheet_reader_reads_what_openpyxl_reads(write_only: bool) -> None:
+    workbook = openpyxl.Workbook(write_only=write_only)
+    sheet = workbook.create_sheet("Peserta") if write_only else workbook.active
+    rows = [list(HEADINGS), ["35.17.09.2001", None, "3517094203850001", " Siti  Rahayu ", "P", date(1985, 3, 2),
+                             81234567890, "Bendahara"],
+            [], [True, 12.5, 1e20, datetime(2020, 1, 2, 3, 4), "=1+1", "#N/A", "Ketua"], [None, None, None, "x"]]
+    for row in rows:
+        sheet.append(row)
+    if not write_only:
+        sheet["B8"] = "after a gap"
+        workbook.create_sheet("Jabatan").append(["not read"])
+    out = io.BytesIO()
+    workbook.save(out)
+    ours = []
+    for number, cells in spreadsheets.read_sheet(out.getvalue(), "xlsx")[1]:
+        cells = list(cells)
+        while cells and cells[-1] is None:
+            cells.pop()
+        ours.append((number, tuple(cells)))
+    assert [(1, tuple(HEADINGS))] + ours == openpyxl_rows(out.getvalue())
+
+
+def test_a_sheet_declaring_entities_is_refused_unexpanded() -> None:
+    workbook = openpyxl.Workbook(write_only=True)  # inline strings: the headings are in the sheet's XML
+    workbook.create_sheet("Peserta").append(list(HEADINGS))
+    out = io.BytesIO()
+    workbook.save(out)
+    with zipfile.ZipFile(io.BytesIO(out.getvalue())) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    sheet_path = next(name for name in parts if name.startswith("xl/worksheets/"))
+
+    def with_sheet(xml: bytes) -> bytes:
+        rebuilt = io.BytesIO()
+        with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in parts.items():
+                archive.writestr(name, xml if name == sheet_path else data)
+        return rebuilt.getvalue()
+
+    assert errors_of(check(with_sheet(parts[sheet_path]), "xlsx")) == [(2, None, "import_file_empty", {})]
+    bomb = b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    xml = parts[sheet_path]
+    declaration_end = xml.find(b"?>") + 2 if xml.startswith(b"<?xml") else 0
+    entities = xml[:declaration_end] + bomb + xml[declaration_end:].replace(b"nama_koperasi", b"&b;")
+    assert errors_of(check(with_sheet(entities), "xlsx")) == [
+        (1, None, "import_file_unreadable", {"file_format": "XLSX", "reason": "not_xlsx"})]
+
+
 def test_too_many_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     from registration.domain import bulk_import
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, column, insert, select, tuple_, update, values
+from sqlalchemy import Integer, String, Uuid, column, insert, select, tuple_, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -189,14 +189,25 @@ class AttendanceRepository:
 
     def note_certificates(self, rows: list[dict[str, Any]]) -> None:
         """The newest version's number and status beside each completion's outcome; an older
-        version arriving late changes nothing."""
+        version arriving late changes nothing. One statement for the whole batch: per completion
+        only the batch's last row of its highest version can win, as if applied one by one."""
+        newest: dict[tuple[Any, Any], dict[str, Any]] = {}
         for row in rows:
-            self._session.execute(
-                update(session_outcomes)
-                .where(session_outcomes.c.participant_id == row["participant_id"],
-                       session_outcomes.c.programme_id == row["programme_id"],
-                       session_outcomes.c.complete.is_(True),
-                       (session_outcomes.c.certificate_version.is_(None))
-                       | (session_outcomes.c.certificate_version <= row["version"]))
-                .values(certificate_number=row["number"], certificate_version=row["version"],
-                        certificate_status=row["status"]))
+            key = (row["participant_id"], row["programme_id"])
+            if key not in newest or row["version"] >= newest[key]["version"]:
+                newest[key] = row
+        if not newest:
+            return
+        batch = values(column("participant_id", Uuid), column("programme_id", Uuid), column("number", String),
+                       column("version", Integer), column("status", String), name="batch").data(
+            [(r["participant_id"], r["programme_id"], r["number"], r["version"], r["status"])
+             for r in newest.values()])
+        self._session.execute(
+            update(session_outcomes)
+            .where(session_outcomes.c.participant_id == batch.c.participant_id,
+                   session_outcomes.c.programme_id == batch.c.programme_id,
+                   session_outcomes.c.complete.is_(True),
+                   (session_outcomes.c.certificate_version.is_(None))
+                   | (session_outcomes.c.certificate_version <= batch.c.version))
+            .values(certificate_number=batch.c.number, certificate_version=batch.c.version,
+                    certificate_status=batch.c.status))

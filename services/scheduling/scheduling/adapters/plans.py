@@ -133,7 +133,8 @@ class PlanRepository:
                 statement.on_conflict_do_update(
                     index_elements=[assignments.c.programme_id, assignments.c.participant_id],
                     set_={"session_id": statement.excluded.session_id, "cooperative_id": statement.excluded.cooperative_id,
-                          "revision": statement.excluded.revision, "assigned_at": statement.excluded.assigned_at}),
+                          "revision": statement.excluded.revision, "assigned_at": statement.excluded.assigned_at})
+                .returning(assignments.c.participant_id),  # one multi-row statement (see repository.add_all)
                 [{"programme_id": programme_id, "participant_id": participant, "session_id": changes.seats[participant],
                   "cooperative_id": cooperative_of[participant], "revision": revision, "assigned_at": at}
                  for participant in changes.moved])

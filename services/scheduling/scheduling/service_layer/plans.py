@@ -7,12 +7,12 @@ plans, sessions and a participant's sessions.
   same (``plan_preview_outdated`` otherwise). It writes the sessions, seats every participant,
   books each resource person's days (a primary key on (person, day) refuses a second booking
   anywhere in the province, even from a concurrent publication) and emits ``programme.published``,
-  ``session.scheduled`` per session and ``participant.assigned`` per participant, via the outbox.
+  ``session.scheduled`` per session and ``participants.assigned`` (every seat, in chunks), via the outbox.
 - After publication, changes re-plan automatically: the event consumers (and venue, resource person
   and programme changes) count a re-plan request in the same transaction as the change; the first
   uncounted one emits ``programme.replan_requested``, which this service consumes. The re-plan
   starts from the published plan (``Previous``: locked and closed sessions and manual moves kept),
-  and emits ``session.rescheduled`` and ``participant.assigned`` only for what moved. Requests
+  and emits ``session.rescheduled`` and ``participants.assigned`` only for what moved. Requests
   that arrive while a re-plan runs are counted, and one more re-plan follows; a burst of changes
   costs one or two re-plans, not one each. ``programme.plan.replan_pending`` shows one is due.
 - A session's days never come from the clock: it is fixed once locked (by an operator) or closed.
@@ -29,7 +29,8 @@ from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.events import (
-    ParticipantAssignedV1, ProgrammePublishedV1, ProgrammeReplanRequestedV1, SessionRescheduledV1, SessionScheduledV1,
+    MAX_SEATS_PER_EVENT, AssignedSeat, ParticipantsAssignedV1, ProgrammePublishedV1, ProgrammeReplanRequestedV1,
+    SessionRescheduledV1, SessionScheduledV1,
 )
 from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
@@ -269,10 +270,11 @@ def _announce(uow: SchedulingUnitOfWork, programme: TrainingProgramme, plan_id: 
     events += [event("session.rescheduled", SessionRescheduledV1(
         **{**state(s, versions[s.id]), "cooperative_ids": [], "participants": 0}, changed=[], cancelled=True,
         rescheduled_at=at), s.id) for s in changes.cancelled]
-    events += [event("participant.assigned", ParticipantAssignedV1(
-        participant_id=participant, programme_id=programme.id, session_id=changes.seats[participant],
-        cooperative_id=cooperative_of[participant], revision=revision, assigned_at=at), participant)
-        for participant in changes.moved]
+    moved = [AssignedSeat(participant_id=participant, session_id=changes.seats[participant],
+                          cooperative_id=cooperative_of[participant]) for participant in changes.moved]
+    events += [event("participants.assigned", ParticipantsAssignedV1(
+        programme_id=programme.id, revision=revision, assigned_at=at, seats=moved[start:start + MAX_SEATS_PER_EVENT]),
+        programme.id) for start in range(0, len(moved), MAX_SEATS_PER_EVENT)]
     uow.add_to_outbox(events)
 
 
@@ -467,7 +469,7 @@ class _Names:
 
     venues: dict[uuid.UUID, str]
     persons: dict[uuid.UUID, str]
-    cooperatives: dict[uuid.UUID, KnownCooperative]
+    cooperatives: dict[uuid.UUID, tuple[str, str | None]]  # name, first kecamatan
 
     @classmethod
     def of(cls, uow: SchedulingUnitOfWork, sessions: Iterable[PlannedSession],
@@ -476,14 +478,13 @@ class _Names:
         return cls(
             venues=uow.venues.names({s.venue_id for s in sessions}),
             persons=uow.resource_persons.names({p for s in sessions for p in s.resource_person_ids}),
-            cooperatives=uow.cooperatives.by_ids({c for s in sessions for c in s.cooperative_ids}
-                                                 | set(extra_cooperatives)),
+            cooperatives=uow.cooperatives.names({c for s in sessions for c in s.cooperative_ids}
+                                               | set(extra_cooperatives)),
         )
 
     def cooperative(self, cooperative_id: uuid.UUID) -> dict[str, Any]:
-        known = self.cooperatives.get(cooperative_id)
-        return {"id": str(cooperative_id), "name": known.name if known else None,
-                "district": known.districts[0] if known else None}
+        name, district = self.cooperatives.get(cooperative_id, (None, None))
+        return {"id": str(cooperative_id), "name": name, "district": district}
 
 
 def _session_view(session: PlannedSession, names: _Names) -> dict[str, Any]:

@@ -362,6 +362,13 @@ def test_the_certificate_of_a_completion_is_noted_newest_version_first(new_uow, 
     assert query(new_uow, noted, s=session, p=person) == [("0001/BIMTEK-KDMP/35.17/2026", 2, "valid")]
     certificates.record_certificates(new_uow(), [revoked], "scheduling.handle_certificate_revoked")
     assert query(new_uow, noted, s=session, p=person) == [("0001/BIMTEK-KDMP/35.17/2026", 2, "revoked")]
+    # Several words in one batch (one statement) end as if they had come one by one.
+    batch = [event("certificate.reissued", 3, session_id=str(session), issued_at=_now(), replaces=str(uuid.uuid4())),
+             event("certificate.issued", 1, session_id=str(session), issued_at=_now()),
+             event("certificate.revoked", 3, revoked_by="admin", revoked_at=_now()),
+             event("certificate.revoked", 2, revoked_by="admin", revoked_at=_now())]
+    certificates.record_certificates(new_uow(), batch, "scheduling.handle_certificate_words")
+    assert query(new_uow, noted, s=session, p=person) == [("0001/BIMTEK-KDMP/35.17/2026", 3, "revoked")]
     # Who did not complete gets nothing noted.
     assert query(new_uow, noted, s=session, p=world.teams[1][2]) == [(None, None, None)]
 
