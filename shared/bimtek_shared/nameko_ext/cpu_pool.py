@@ -53,6 +53,11 @@ class CpuPool(DependencyProvider):
         self.executor = ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=exit_with_parent, initargs=(os.getpid(),))
 
+    def start(self) -> None:
+        # One worker process now (it imports for about a second), not under the first request that
+        # needs it; nothing waits for it. More start when work runs side by side.
+        self.executor.submit(os.getpid)
+
     def stop(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)
 

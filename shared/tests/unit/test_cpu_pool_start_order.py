@@ -19,3 +19,21 @@ def test_a_worker_injected_between_setup_and_start_gets_a_working_pool() -> None
         assert runner.run(pow, 2, 10) == 1024
     finally:
         pool.stop()
+
+
+def test_start_brings_a_worker_process_up_before_any_work() -> None:
+    import multiprocessing
+    import time
+
+    pool = CpuPool()
+    pool.container = SimpleNamespace(config={"CPU_WORKERS": 2})
+    pool.setup()
+    try:
+        before = set(multiprocessing.active_children())
+        pool.start()
+        deadline = time.monotonic() + 30
+        while not set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(set(multiprocessing.active_children()) - before) == 1  # more when work runs side by side
+    finally:
+        pool.stop()

@@ -7,8 +7,10 @@ package's estimates (Islamic holidays marked "perkiraan"), so re-plan when the d
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import holidays
+from holidays.countries.indonesia import Indonesia
 
 CATEGORIES = ("public", "government")  # libur nasional, cuti bersama
 
@@ -25,5 +27,13 @@ def names(start: date, end: date) -> dict[date, str]:
 
 
 def _calendar(start: date, end: date) -> holidays.HolidayBase:
-    return holidays.country_holidays("ID", years=range(start.year, end.year + 1), categories=CATEGORIES,
-                                     language="id")
+    return _years(start.year, end.year)
+
+
+@lru_cache(maxsize=16)
+def _years(first: int, last: int) -> holidays.HolidayBase:
+    """Built once per span of years (the package computes every holiday anew: tens of ms, and every
+    preview and publication asks); read-only for the callers above."""
+    # Indonesia's class itself: ``country_holidays`` looks it up in a registry that imports every
+    # country's module on first use (half a second).
+    return Indonesia(years=range(first, last + 1), categories=CATEGORIES, language="id")

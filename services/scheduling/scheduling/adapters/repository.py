@@ -101,9 +101,12 @@ class SchedulingParticipantRepository:
         """The participants to seat, by cooperative of the regency, in the order they registered:
         those waiting whose cooperative scheduling knows."""
         rows = self._session.execute(
+            # Driven by the participants' own regency and joined on the cooperatives' key alone: right
+            # after an import the statistics are stale, and a join filtered on both regencies then
+            # becomes a nested loop over every pair (130 ms for Jombang, against 7 ms).
             select(participants.c.cooperative_id, participants.c.participant_id)
             .join(cooperatives, cooperatives.c.cooperative_id == participants.c.cooperative_id)
-            .where(cooperatives.c.regency == regency, participants.c.status == SchedulingStatus.WAITING.value)
+            .where(participants.c.regency == regency, participants.c.status == SchedulingStatus.WAITING.value)
             .order_by(participants.c.cooperative_id, participants.c.registered_at, participants.c.participant_id))
         members: dict[uuid.UUID, list[uuid.UUID]] = {}
         for cooperative_id, participant_id in rows:

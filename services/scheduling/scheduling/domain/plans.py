@@ -23,8 +23,11 @@ from .planning import PlannedSession, PlanningProblem
 def fingerprint(problem: PlanningProblem, members: Mapping[uuid.UUID, Sequence[uuid.UUID]]) -> str:
     """SHA-256 of everything a plan was made from: the problem, and who is in each team (a
     withdrawal and a late registration in one cooperative leave its count alone, not its people)."""
+    # Members written out directly: the same JSON as _canonical gives (ids' text sorts as their
+    # numbers do), without a JSON dump per cooperative to sort by.
     canonical = {"problem": _canonical(problem),
-                 "members": _canonical({cooperative: sorted(people) for cooperative, people in members.items()})}
+                 "members": [[str(cooperative), [str(person) for person in sorted(people)]]
+                             for cooperative, people in sorted(members.items(), key=lambda item: str(item[0]))]}
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
