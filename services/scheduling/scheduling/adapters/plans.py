@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -128,16 +128,13 @@ class PlanRepository:
             if rows:
                 self._session.execute(insert(session_cooperatives), rows)
         if changes.moved:
-            statement = pg_insert(assignments)
-            self._session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[assignments.c.programme_id, assignments.c.participant_id],
-                    set_={"session_id": statement.excluded.session_id, "cooperative_id": statement.excluded.cooperative_id,
-                          "revision": statement.excluded.revision, "assigned_at": statement.excluded.assigned_at})
-                .returning(assignments.c.participant_id),  # one multi-row statement (see repository.add_all)
-                [{"programme_id": programme_id, "participant_id": participant, "session_id": changes.seats[participant],
-                  "cooperative_id": cooperative_of[participant], "revision": revision, "assigned_at": at}
-                 for participant in changes.moved])
+            # Three arrays, not a row of parameters per seat: a regency's 2,500 seats bound one by
+            # one cost half of a publication.
+            self._session.execute(_KEEP_ASSIGNMENTS, {
+                "programme_id": programme_id, "revision": revision, "assigned_at": at,
+                "participants": [str(participant) for participant in changes.moved],
+                "sessions": [str(changes.seats[participant]) for participant in changes.moved],
+                "cooperatives": [str(cooperative_of[participant]) for participant in changes.moved]})
         if changes.unseated:
             self._session.execute(delete(assignments).where(assignments.c.programme_id == programme_id,
                                                             assignments.c.participant_id.in_(changes.unseated)))
@@ -277,3 +274,13 @@ class PlanRepository:
             .where(assignments.c.participant_id == participant_id)
             .order_by(sessions.c.first_day, sessions.c.id))
         return [dict(row) for row in rows.mappings()]
+
+
+_KEEP_ASSIGNMENTS = text("""
+    INSERT INTO assignments (programme_id, participant_id, session_id, cooperative_id, revision, assigned_at)
+    SELECT :programme_id, seat.participant_id, seat.session_id, seat.cooperative_id, :revision, :assigned_at
+    FROM unnest(CAST(:participants AS uuid[]), CAST(:sessions AS uuid[]), CAST(:cooperatives AS uuid[]))
+         AS seat (participant_id, session_id, cooperative_id)
+    ON CONFLICT (programme_id, participant_id) DO UPDATE
+    SET session_id = excluded.session_id, cooperative_id = excluded.cooperative_id,
+        revision = excluded.revision, assigned_at = excluded.assigned_at""")
