@@ -102,6 +102,10 @@ def test_a_write_whose_answer_came_too_late_is_not_done_again_on_retry(chaos_sys
     system = chaos_system
     system.ensure_running()
     system.sign_in()  # afresh: the chaos run may have outlived the first access token
+    # Its last fault may have restarted the broker just now: running processes are not yet consuming
+    # again, and the request below must reach scheduling, not find no consumer (503).
+    wait_until(lambda: system.api.get("/api/v1/venues").status_code == 200, timeout=60, interval=0.5,
+               message="scheduling did not answer again after the chaos run")
     name, key = f"Aula uji kunci {uuid.uuid4().hex[:8]}", str(uuid.uuid4())
     body = {"name": name, "capacity": 40, "available": [{"start": "2025-07-01", "end": "2025-07-31"}]}
     headers = {"Idempotency-Key": key}
