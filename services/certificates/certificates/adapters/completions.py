@@ -6,6 +6,8 @@ from typing import Any
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bimtek_shared.persistence.bulk import insert_many
+
 from .orm import attendance_days, closed_sessions, completions
 
 
@@ -19,16 +21,13 @@ class CompletionRepository:
         if not rows:
             return
         statement = insert(attendance_days)
-        self._session.execute(statement.on_conflict_do_update(
+        insert_many(self._session, statement.on_conflict_do_update(
             index_elements=[attendance_days.c.session_id, attendance_days.c.participant_id, attendance_days.c.day],
             set_={"present": statement.excluded.present, "recorded_at": statement.excluded.recorded_at},
-            where=attendance_days.c.recorded_at < statement.excluded.recorded_at)
-            .returning(attendance_days.c.participant_id), rows)  # RETURNING: one multi-row statement, not one per row
+            where=attendance_days.c.recorded_at < statement.excluded.recorded_at), rows)
 
     def add_closed_sessions(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            self._session.execute(insert(closed_sessions).on_conflict_do_nothing()
-                                  .returning(closed_sessions.c.session_id), rows)  # one multi-row statement
+        insert_many(self._session, insert(closed_sessions).on_conflict_do_nothing(), rows)
 
     def add_completions(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A programme is completed once: a second completion of the same one changes nothing.

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bimtek_shared.persistence.bulk import insert_many
+
 from .orm import cooperatives, training_sessions
 
 
@@ -24,15 +26,11 @@ class PlaceRepository:
             return
         statement = insert(cooperatives)
         replaced = {column: statement.excluded[column] for column in rows[0] if column != "cooperative_id"}
-        self._session.execute(
-            statement.on_conflict_do_update(index_elements=["cooperative_id"],
-                                            set_=replaced | {"updated_at": func.now()},
-                                            where=cooperatives.c.version < statement.excluded.version)
-            # RETURNING makes it one multi-row statement per 1,000 rows ("insertmanyvalues"); without
-            # it SQLAlchemy sends an ON CONFLICT statement once per row.
-            .returning(cooperatives.c.cooperative_id),
-            rows,
-        )
+        insert_many(self._session,
+                    statement.on_conflict_do_update(index_elements=["cooperative_id"],
+                                                    set_=replaced | {"updated_at": func.now()},
+                                                    where=cooperatives.c.version < statement.excluded.version),
+                    rows)
 
     def cooperatives(self, cooperative_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, dict[str, str | None]]:
         """By id: ``cooperative``, ``village``, ``district``, ``regency`` (a name or None)."""

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bimtek_shared.persistence.bulk import insert_many
+
 from ..domain.model import RosterEntry, RosterStatus
 from .orm import roster
 
@@ -26,14 +28,8 @@ class RosterRepository:
     def add_all(self, entries: list[RosterEntry]) -> None:
         """Newly registered participants; one already kept (a redelivery, or a later change or
         erasure that arrived first) stays as it is."""
-        if entries:
-            # RETURNING makes it one multi-row INSERT per 1,000 rows ("insertmanyvalues"): without
-            # it SQLAlchemy sends an ON CONFLICT statement once per row.
-            self._session.execute(
-                insert(roster).on_conflict_do_nothing(index_elements=["participant_id"])
-                .returning(roster.c.participant_id),
-                [_row(entry) for entry in entries],
-            )
+        insert_many(self._session, insert(roster).on_conflict_do_nothing(index_elements=["participant_id"]),
+                    [_row(entry) for entry in entries])
 
     def keep_newest(self, entries: list[RosterEntry]) -> None:
         """Insert or replace each entry unless a version as new or newer is kept. At most one per
@@ -43,13 +39,11 @@ class RosterRepository:
         statement = insert(roster)
         replaced = {name: statement.excluded[name] for name in
                     ("regency", "full_name", "position_group", "position", "cooperative_id", "status", "version")}
-        self._session.execute(
-            statement.on_conflict_do_update(index_elements=[roster.c.participant_id],
-                                            set_=replaced | {"updated_at": func.now()},
-                                            where=roster.c.version < statement.excluded.version)
-            .returning(roster.c.participant_id),  # one multi-row statement (see add_all)
-            [_row(entry) for entry in entries],
-        )
+        insert_many(self._session,
+                    statement.on_conflict_do_update(index_elements=[roster.c.participant_id],
+                                                    set_=replaced | {"updated_at": func.now()},
+                                                    where=roster.c.version < statement.excluded.version),
+                    [_row(entry) for entry in entries])
 
     def get(self, participant_id: uuid.UUID, regency: str | None) -> RosterEntry | None:
         query = _ENTRY.where(roster.c.participant_id == participant_id)

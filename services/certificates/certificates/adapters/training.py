@@ -7,6 +7,8 @@ from sqlalchemy import Table, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bimtek_shared.persistence.bulk import insert_many
+
 from .orm import seats, training_programmes, training_sessions
 
 
@@ -30,10 +32,7 @@ class TrainingRepository:
             return
         statement = insert(table)
         kept = {column: statement.excluded[column] for column in rows[0] if column not in key}
-        self._session.execute(
-            statement.on_conflict_do_update(index_elements=key, set_={**kept, "updated_at": func.now()},
-                                            where=table.c[counter] < statement.excluded[counter])
-            # RETURNING makes SQLAlchemy send the rows as one multi-row statement, not one per row.
-            .returning(table.c[key[0]]),
-            rows,
-        )
+        insert_many(self._session,
+                    statement.on_conflict_do_update(index_elements=key, set_={**kept, "updated_at": func.now()},
+                                                    where=table.c[counter] < statement.excluded[counter]),
+                    rows)

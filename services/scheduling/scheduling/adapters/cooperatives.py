@@ -6,6 +6,8 @@ from sqlalchemy import String, Uuid, any_, bindparam, cast, func, select
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
 
+from bimtek_shared.persistence.bulk import insert_many
+
 from ..domain.cooperatives import KnownCooperative
 from .orm import cooperatives
 
@@ -20,16 +22,15 @@ class KnownCooperativeRepository:
         if not known:
             return
         statement = insert(cooperatives)
-        self._session.execute(
+        insert_many(
+            self._session,
             statement.on_conflict_do_update(
                 index_elements=[cooperatives.c.cooperative_id],
                 set_={"regency": statement.excluded.regency, "name": statement.excluded.name,
                       "districts": statement.excluded.districts, "version": statement.excluded.version,
                       "updated_at": func.now()},
                 where=cooperatives.c.version < statement.excluded.version,
-            # RETURNING makes it one multi-row statement per 1,000 rows ("insertmanyvalues"); without
-            # it SQLAlchemy sends an ON CONFLICT statement once per row.
-            ).returning(cooperatives.c.cooperative_id),
+            ),
             [{"cooperative_id": c.cooperative_id, "regency": c.regency, "name": c.name,
               "districts": list(c.districts), "version": c.version} for c in known],
         )

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from bimtek_shared.persistence.bulk import insert_many
+
 from ..domain.model import ParticipantChange, SchedulingParticipant, SchedulingStatus
 from .orm import cooperatives, participants, substitutions
 
@@ -19,12 +21,11 @@ class SchedulingParticipantRepository:
     def add_all(self, new: list[SchedulingParticipant]) -> None:
         if not new:
             return
-        self._session.execute(
+        insert_many(
+            self._session,
             # The inbox already stops duplicates; this only guards against a replayed dead letter
-            # of an event whose inbox record has been cleaned up. RETURNING makes it one multi-row
-            # INSERT per 1,000 rows ("insertmanyvalues"): without it SQLAlchemy sends one per row.
-            insert(participants).on_conflict_do_nothing(index_elements=["participant_id"])
-            .returning(participants.c.participant_id),
+            # of an event whose inbox record has been cleaned up.
+            insert(participants).on_conflict_do_nothing(index_elements=["participant_id"]),
             [
                 {
                     "participant_id": p.participant_id,
@@ -55,10 +56,10 @@ class SchedulingParticipantRepository:
                     "updated_at": func.now()}
             if with_status:
                 kept["status"] = statement.excluded.status
-            self._session.execute(
+            insert_many(
+                self._session,
                 statement.on_conflict_do_update(index_elements=[participants.c.participant_id], set_=kept,
-                                                where=participants.c.version < statement.excluded.version)
-                .returning(participants.c.participant_id),  # one multi-row statement (see add_all)
+                                                where=participants.c.version < statement.excluded.version),
                 [{"participant_id": change.participant_id, "regency": change.regency,
                   "position_group": change.position_group, "cooperative_id": change.cooperative_id,
                   "status": (change.status or SchedulingStatus.WAITING).value,
@@ -68,12 +69,9 @@ class SchedulingParticipantRepository:
 
     def add_substitutions(self, links: list[tuple[uuid.UUID, uuid.UUID, str, datetime]]) -> None:
         """(replaced, replacement, regency, when); a link already kept stays as it is."""
-        if links:
-            self._session.execute(
-                insert(substitutions).on_conflict_do_nothing(),
-                [{"replaced_participant_id": replaced, "replacement_participant_id": replacement, "regency": regency,
-                  "substituted_at": at} for replaced, replacement, regency, at in links],
-            )
+        insert_many(self._session, insert(substitutions).on_conflict_do_nothing(),
+                    [{"replaced_participant_id": replaced, "replacement_participant_id": replacement,
+                      "regency": regency, "substituted_at": at} for replaced, replacement, regency, at in links])
 
     def replacement_of(self, participant_id: uuid.UUID) -> uuid.UUID | None:
         return self._session.execute(select(substitutions.c.replacement_participant_id).where(
