@@ -10,8 +10,9 @@ province administrator created with ``bimtek-gateway create-user``):
 2. **set-up**: 12 resource persons shared by the province (4 cover the whole curriculum, 8 half of
    it), and per regency a programme (one-day sessions of 8 JP, January to June 2026, one day
    attended completes) and a 250-seat hall;
-3. **planning**: per regency a preview and its publication, one regency after the other (a
-   publication books the resource persons' days, which the next preview must see); then until
+3. **planning**: every regency's programme previewed together (``POST /api/v1/plan-previews``: one
+   planner run decides the shared resource persons' days for the whole province) and the previews
+   published together (``POST /api/v1/plan-publications``, one transaction); then until
    certificates knows every seat;
 4. **check-in**: each seat's invitation QR (signed here with the stack's QR key and the seat's
    ``assigned_at``, exactly what ``GET /participants/{id}/invitation`` answers: a sample per
@@ -531,19 +532,17 @@ def lifecycle(stack, api: BimtekApi, rows: list[dict[str, object]], regencies: l
 
     stage("planning")
     planning_started = time.monotonic()
-    sessions: list[dict[str, Any]] = []
-    per_regency = []
-    for regency in regencies:
-        t0 = time.monotonic()
-        preview = api.preview_plan(programmes[regency])
-        t1 = time.monotonic()
-        plan = api.publish_plan(programmes[regency], preview["id"])
-        per_regency.append({"regency": regency, "preview_s": round(t1 - t0, 3),
-                            "publish_s": round(time.monotonic() - t1, 3), "sessions": len(plan["sessions"])})
-        sessions += [{**s, "regency": regency} for s in plan["sessions"]]
+    previews = api.preview_plans([programmes[regency] for regency in regencies])
+    previewed = time.monotonic()
+    published = api.publish_plans([preview["id"] for preview in previews])
     times["planned"] = at()
     facts["planning_s"] = round(time.monotonic() - planning_started, 2)
-    facts["planning_per_regency"] = per_regency
+    facts["planning_steps_s"] = {"preview": round(previewed - planning_started, 2),
+                                 "publish": round(time.monotonic() - previewed, 2)}
+    if [plan["status"] for plan in published] != ["published"] * len(regencies):
+        raise RuntimeError(f"not every plan was published: {[plan['status'] for plan in published]}")
+    sessions: list[dict[str, Any]] = [{**s, "regency": regency} for regency in regencies
+                                      for s in api.get_plan(programmes[regency])["sessions"]]
     facts["sessions"] = len(sessions)
     seats = [(uuid.UUID(p), uuid.UUID(s), assigned_at) for p, s, assigned_at in
              query(stack, "scheduling", "SELECT participant_id::text, session_id::text, assigned_at FROM assignments")]

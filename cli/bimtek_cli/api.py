@@ -26,7 +26,7 @@ Methods by topic:
   ``get_import``, ``list_participants``, ``cooperative_statistics``, ``list_cooperatives``,
   ``list_districts``
 - planning: ``create_programme``, ``create_venue``, ``create_resource_person``, ``preview_plan``,
-  ``publish_plan``, ``get_plan``, ``list_programmes``, ``list_sessions``, ``get_session``
+  ``publish_plan``, ``preview_plans``, ``publish_plans`` (several programmes together), ``get_plan``, ``list_programmes``, ``list_sessions``, ``get_session``
 - attendance: ``get_invitation``, ``issue_device_token``, ``upload_check_ins`` (a device's batch),
   ``sync_check_ins`` (an offline file's scans in batches of 500), ``set_attendance``,
   ``get_attendance``, ``attendance_sheet_pdf``, ``close_session``
@@ -406,6 +406,14 @@ class BimtekApi:
 
     def publish_plan(self, programme_id: str, preview_id: str) -> dict[str, Any]:
         return self.post(f"{API}/programmes/{programme_id}/plan", {"preview_id": preview_id}, timeout=120.0)
+
+    def preview_plans(self, programme_ids: list[str]) -> list[dict[str, Any]]:
+        """Several programmes (one per regency) planned in one run: a summary of each preview."""
+        return self.post(f"{API}/plan-previews", {"programme_ids": programme_ids}, timeout=120.0)["previews"]
+
+    def publish_plans(self, preview_ids: list[str]) -> list[dict[str, Any]]:
+        """Those previews published in one transaction (all or none)."""
+        return self.post(f"{API}/plan-publications", {"preview_ids": preview_ids}, timeout=120.0)["plans"]
 
     def get_plan(self, programme_id: str) -> dict[str, Any]:
         return self.get(f"{API}/programmes/{programme_id}/plan")

@@ -5,6 +5,8 @@
     bimtek status                              the gateway, who you are, imports, programmes, sessions
     bimtek import FILE [--dry-run] [--valid-rows-only] [--regency CODE]
     bimtek plan [--programme ID] [--publish]   preview a programme's plan (and publish that preview)
+    bimtek plan (--programme ID --programme ID ... | --all) [--publish]
+                                               several programmes planned (and published) together
     bimtek sessions [--programme ID]           the published sessions, with their ids
     bimtek device-token issue --label L (--session ID | --venue ID | --from DAY --until DAY)
     bimtek checkins sync FILE [--device-token T]   a phone's offline scans (JSON or CSV), 500 per upload
@@ -68,6 +70,14 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "{split} kecamatan terpecah, selesai {finish}.",
                 "en": "Preview {id}: {sessions} sessions (lower bound {lower}), {participants} participants, "
                       "{split} kecamatan split, finishing {finish}."},
+    "preview_of": {"id": "{regency}: pratinjau {id}: {sessions} sesi (batas bawah {lower}), {participants} peserta, "
+                         "{unplaced} koperasi tanpa sesi, selesai {finish}.",
+                   "en": "{regency}: preview {id}: {sessions} sessions (lower bound {lower}), {participants} "
+                         "participants, {unplaced} cooperatives without a session, finishing {finish}."},
+    "published_of": {"id": "{regency}: jadwal diterbitkan (revisi {revision}).",
+                     "en": "{regency}: plan published (revision {revision})."},
+    "nothing_to_plan": {"id": "Semua program sudah mempunyai jadwal terbit.",
+                        "en": "Every programme has a published plan already."},
     "unplaced": {"id": "{count} koperasi tidak mendapat sesi.", "en": "{count} cooperatives got no session."},
     "published": {"id": "Jadwal diterbitkan (revisi {revision}).", "en": "Plan published (revision {revision})."},
     "not_published": {"id": "Belum diterbitkan: jalankan lagi dengan --publish.",
@@ -220,8 +230,10 @@ def report_import(job: dict[str, Any], out: Output, args: argparse.Namespace) ->
 
 
 def cmd_plan(args: argparse.Namespace, out: Output) -> int:
+    if args.all or len(args.programme or []) > 1:
+        return plan_together(args, out)
     with signed_in(args, out) as api:
-        programme_id = args.programme
+        programme_id = args.programme[0] if args.programme else None
         if not programme_id:
             programmes = list(api.list_programmes())
             if not programmes:
@@ -246,6 +258,30 @@ def cmd_plan(args: argparse.Namespace, out: Output) -> int:
             return 0
         plan = api.publish_plan(programme_id, preview["id"])
         out.say("published", revision=plan.get("revision"))
+    return 0
+
+
+def plan_together(args: argparse.Namespace, out: Output) -> int:
+    """Several programmes in one planner run (their resource persons' days decided together), and
+    published in one transaction: all of them or none."""
+    with signed_in(args, out) as api:
+        programme_ids = args.programme
+        if args.all:
+            programme_ids = [p["id"] for p in api.list_programmes() if not p["published"]]
+            if not programme_ids:
+                out.say("nothing_to_plan")
+                return 0
+        previews = api.preview_plans(programme_ids)
+        for preview in previews:
+            figures = preview.get("figures") or {}
+            out.say("preview_of", regency=preview["regency"], id=preview["id"], sessions=preview["session_count"],
+                    lower=figures.get("sessions_lower_bound", 0), participants=preview["participants"],
+                    unplaced=preview["unplaced_count"], finish=figures.get("finish") or "-")
+        if not args.publish:
+            out.say("not_published")
+            return 0
+        for plan in api.publish_plans([preview["id"] for preview in previews]):
+            out.say("published_of", regency=plan["regency"], revision=plan["revision"])
     return 0
 
 
@@ -381,7 +417,10 @@ def parser() -> argparse.ArgumentParser:
     spreadsheet.set_defaults(run=cmd_import)
 
     plan = commands.add_parser("plan", parents=[common], help="preview a programme's plan, and publish it")
-    plan.add_argument("--programme", help="the programme's id (needed when there are several)")
+    plan.add_argument("--programme", action="append",
+                      help="the programme's id (needed when there are several); more than one: planned together")
+    plan.add_argument("--all", action="store_true",
+                      help="every programme without a published plan, planned together (a whole province)")
     plan.add_argument("--publish", action="store_true", help="publish the preview just made")
     plan.set_defaults(run=cmd_plan)
 

@@ -21,7 +21,7 @@ from .routers import (
     audit_log, auth, cooperatives, devices, health, participant_imports, participants, regions, users,
 )
 from .routers import (
-    cooperative_sessions, plan_previews, plans, programmes, resource_persons, sessions, venues,
+    cooperative_sessions, plan_previews, plans, plans_together, programmes, resource_persons, sessions, venues,
 )
 from .routers import check_ins, invitations, session_attendance, session_closures
 from .routers import certificate_documents, certificates, public_certificates
@@ -90,6 +90,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(programmes.router)
     app.include_router(plan_previews.router)
     app.include_router(plans.router)
+    app.include_router(plans_together.router)
     app.include_router(venues.router)
     app.include_router(resource_persons.router)
     app.include_router(sessions.router)

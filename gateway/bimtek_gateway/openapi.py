@@ -153,7 +153,8 @@ def _document_refusals(path: str, method: str, operation: dict[str, Any], calls_
     """The answers any route of its kind may give, whatever it does: a protected one refuses a
     missing or invalid token (401) and a caller whose role or scope does not allow it (403); one
     naming an object by id answers 404 when there is none the caller may see; one that calls a
-    service answers 503 (no instance running) or 504 (no answer in time). A route's own
+    service answers 503 (no instance running) or 504 (no answer in time). A route whose body names
+    objects by id declares its own 404. A route's own
     documentation of the same status keeps its examples beside these."""
     responses = operation["responses"]
     added: dict[str, dict[str, Any]] = {}
@@ -163,7 +164,7 @@ def _document_refusals(path: str, method: str, operation: dict[str, Any], calls_
         added["401"] = _problem_response("No valid access token (or device token)", path, ["unauthenticated"])
         added["403"] = _problem_response("The caller's role, regency or cooperative does not allow this", path,
                                          ["forbidden", "role_out_of_scope", "regency_out_of_scope"])
-    if "{" in path:
+    if "{" in path or "404" in responses:  # an id in the path, or ids in the body the route names
         added["404"] = _problem_response("Nothing of that id the caller may see", path, ["not_found"])
     if path.startswith("/api/v1/participants/{participant_id}") and method in WRITE_METHODS:
         added["410"] = _problem_response("The participant's personal data was erased", path, ["participant_erased"])

@@ -7,7 +7,13 @@ regency that cannot book the same resource persons on the same days."""
 from __future__ import annotations
 
 import math
-from datetime import date
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +33,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOPICS = [{"topic": "Perkoperasian dan tata kelola KDMP", "hours": 4},
           {"topic": "Manajemen usaha dan keuangan koperasi", "hours": 4}]
 OCTOBER_2025 = [{"start": "2025-10-01", "end": "2025-10-31"}]
+BIMTEK = shutil.which("bimtek", path=str(Path(sys.executable).parent)) or "bimtek"
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +241,93 @@ def test_a_trainer_reads_plans_and_another_regency_sees_none(running_system: Sys
     assert missing.status_code == 404 and missing.json()["code"] == "plan_not_found"
     listed = system.api.get(f"{API}/programmes", headers=outsider, params={"limit": 200}).json()["items"]
     assert programme["id"] not in {item["id"] for item in listed}
+
+
+def regencies_sharing_one_person(system: System, regencies: tuple[str, str], first_day: str) -> tuple[
+        dict[str, Any], list[str], list[str]]:
+    """Two regencies of two teams of three each, a hall each, and one resource person, free on two
+    days only, who alone teaches their programmes' topic: (person, programme ids, the two days)."""
+    operator, province = system.api, bearer(system, Role.PROVINCE_ADMIN, "*")
+    topic = {"topic": f"Perencanaan bersama tingkat provinsi {'-'.join(regencies)}", "hours": 8}
+    second_day = (date.fromisoformat(first_day) + timedelta(days=1)).isoformat()
+    two_days = [{"start": first_day, "end": second_day}]
+    person = created(operator.post(f"{API}/resource-persons", headers=province, json={
+        "name": "Dr. Hadi Santoso, M.Si.", "topics": [topic["topic"]], "available": two_days}))
+    programmes = []
+    for regency in regencies:
+        local = bearer(system, Role.OPERATOR, regency)
+        for village in free_villages(system, regency, 2):
+            cooperative = created(operator.post(f"{API}/cooperatives", headers=local, json={"villages": [village]}))
+            for position in ("ketua", "sekretaris", "bendahara"):
+                created(operator.post(f"{API}/participants", headers=local, json=participant_body(
+                    position=position, cooperative_id=cooperative["id"])))
+        wait_until(lambda: plannable_in_scheduling(system, regency) == 6, 60, message=f"{regency}'s people")
+        created(operator.post(f"{API}/venues", headers=local, json={
+            "name": "Pendopo Kabupaten", "capacity": 50, "available": two_days}))
+        programmes.append(created(operator.post(f"{API}/programmes", headers=local, json={
+            **programme_body(regency), "topics": [topic], "window_start": first_day,
+            "window_end": second_day}))["id"])
+    return person, programmes, [first_day, second_day]
+
+
+def test_a_province_plans_two_regencies_together_and_publishes_both_at_once(running_system: System) -> None:
+    """Planned one regency after the other both would want the person's first day; planned
+    together each gets one."""
+    system = running_system
+    operator, province = system.api, bearer(system, Role.PROVINCE_ADMIN, "*")
+    person, programmes, days = regencies_sharing_one_person(system, ("35.19", "35.20"), "2025-11-03")
+
+    answer = created(operator.post(f"{API}/plan-previews", headers=province, json={"programme_ids": programmes},
+                                   timeout=30))
+    previews = answer["previews"]
+    assert [(p["programme_id"], p["session_count"], p["participants"], p["unplaced_count"]) for p in previews] == \
+           [(programmes[0], 1, 6, 0), (programmes[1], 1, 6, 0)]
+    shown = [created(operator.get(f"{API}/programmes/{pid}/plan-previews/{p['id']}", headers=province), 200)
+             for pid, p in zip(programmes, previews)]
+    assert sorted(s["sessions"][0]["days"][0] for s in shown) == days
+    assert all(s["sessions"][0]["resource_persons"][0]["id"] == person["id"] for s in shown)
+
+    ids = [p["id"] for p in previews]
+    published = created(operator.post(f"{API}/plan-publications", headers=province, json={"preview_ids": ids},
+                                      timeout=30), 200)["plans"]
+    assert [(p["id"], p["status"], p["revision"]) for p in published] == [(ids[0], "published", 1),
+                                                                           (ids[1], "published", 1)]
+    assert sorted(day.isoformat() for pid in programmes for _, day in bookings(system, pid)) == days
+    for pid in programmes:
+        assert len(seats(system, pid)) == 6
+        wait_until(lambda: system.count("certificates", "seats", "programme_id = %s", (pid,)) == 6, 60,
+                   message="certificates did not record the seats of a plan published together")
+    again = created(operator.post(f"{API}/plan-publications", headers=province, json={"preview_ids": ids}), 200)
+    assert again["plans"] == published and outbox_count(system, "programme.published", programmes[0]) == (1, 1)
+    english = operator.post(f"{API}/plan-previews", headers={**province, "Accept-Language": "en"},
+                            json={"programme_ids": [programmes[0], programmes[0]]})
+    assert english.status_code == 422 and english.json()["code"] == "plan_programmes_repeated"
+    assert "only once" in english.json()["detail"]
+
+
+def test_the_command_line_plans_and_publishes_several_programmes_together(running_system: System,
+                                                                          tmp_path: Path) -> None:
+    system = running_system
+    _, programmes, days = regencies_sharing_one_person(system, ("35.21", "35.22"), "2025-11-10")
+    username, password = f"provinsi.{secrets.token_hex(4)}", secrets.token_urlsafe(18)
+    created(system.api.post(f"{API}/users", headers=bearer(system, Role.PROVINCE_ADMIN, "*"), json={
+        "username": username, "password": password, "role": "province_admin"}))
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "BIMTEK_GATEWAY": system.stack.gateway_url,
+           "BIMTEK_PASSWORD": password}
+    env.pop("BIMTEK_LANG", None)
+
+    def bimtek(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([BIMTEK, *args, "--quiet"], env=env, capture_output=True, text=True, timeout=120)
+
+    assert bimtek("login", "--username", username).returncode == 0
+    named = [arg for pid in programmes for arg in ("--programme", pid)]
+    shown = bimtek("plan", *named)
+    assert shown.returncode == 0, shown.stderr
+    assert "35.21: pratinjau" in shown.stdout and "35.22: pratinjau" in shown.stdout
+    assert "1 sesi (batas bawah 1), 6 peserta, 0 koperasi tanpa sesi" in shown.stdout
+    assert "Belum diterbitkan" in shown.stdout and not any(seats(system, pid) for pid in programmes)
+
+    done = bimtek("plan", *named, "--publish", "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    assert "35.21: plan published (revision 1)." in done.stdout and "35.22: plan published (revision 1)." in done.stdout
+    assert sorted(day.isoformat() for pid in programmes for _, day in bookings(system, pid)) == days

@@ -204,6 +204,8 @@ ROUTES: dict[tuple[str, str], Check] = {
     ("GET", f"{API}/programmes/{{programme_id}}/plan"): Check(READ),
     ("POST", f"{API}/programmes/{{programme_id}}/plan"): Check(WRITE, body=lambda a: {"preview_id": a.preview_id}),
     ("POST", f"{API}/programmes/{{programme_id}}/plan/revisions"): Check(WRITE),
+    ("POST", f"{API}/plan-previews"): Check(WRITE, body=lambda a: {"programme_ids": [a.programme_id]}),
+    ("POST", f"{API}/plan-publications"): Check(WRITE, body=lambda a: {"preview_ids": [a.preview_id]}),
     ("GET", f"{API}/venues"): Check(LIST),
     ("POST", f"{API}/venues"): Check(WRITE, body=_venue_in_a),
     ("GET", f"{API}/venues/{{venue_id}}"): Check(READ),

@@ -80,20 +80,24 @@ class NotPlannableOut(BaseModel):
                                                        "has not reached scheduling yet")
 
 
-class PlanOut(BaseModel):
+class StoredPlanFields(BaseModel):
+    """What every answer about a stored plan (a preview or a published one) says of it."""
     id: uuid.UUID
     programme_id: uuid.UUID
     regency: str
-    kind: Literal["preview", "replan"]
     status: Literal["preview", "published", "superseded"]
     revision: int | None
     created_at: datetime
     published_at: datetime | None
     figures: FiguresOut | None
     participants: int = Field(description="Participants seated by this plan")
+    not_plannable: NotPlannableOut
+
+
+class PlanOut(StoredPlanFields):
+    kind: Literal["preview", "replan"]
     unplaced: list[UnplacedOut] = Field(description="Cooperatives no session could hold, and why")
     moved_cooperatives: list[uuid.UUID] = Field(description="On a re-plan: cooperatives whose session changed")
-    not_plannable: NotPlannableOut
 
 
 class PlanPreviewOut(PlanOut):
@@ -129,3 +133,37 @@ class SessionMoveIn(BaseModel):
         {"session_id": "3c2b1a09-8f7e-4d6c-b5a4-938271605f4e"}]})
 
     session_id: uuid.UUID = Field(description="A session of the published plan of the cooperative's regency")
+
+
+# -- several programmes together -----------------------------------------------------------------
+MAX_PROGRAMMES_PLANNED_TOGETHER = 100  # a province has at most a few dozen regencies
+
+
+class PlanTogetherIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"programme_ids": ["6f1c2a7e-3f0b-4c55-9d1e-2b8a1f6c9d30", "0b7f3c9e-2f5a-4d8e-9c1b-7a6e5d4c3b2a"]}]})
+
+    programme_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_PROGRAMMES_PLANNED_TOGETHER,
+                                           description="One programme per regency, each once")
+
+
+class PublishTogetherIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"preview_ids": ["3c2b1a09-8f7e-4d6c-b5a4-938271605f4e", "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"]}]})
+
+    preview_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_PROGRAMMES_PLANNED_TOGETHER,
+                                         description="One preview per programme, each exactly as it was shown")
+
+
+class PlanSummaryOut(StoredPlanFields):
+    """A programme's plan in a plan of many programmes: its figures, not its sessions (one read away)."""
+    session_count: int
+    unplaced_count: int = Field(description="Cooperatives no session could hold (the preview lists them)")
+
+
+class PlanPreviewsOut(BaseModel):
+    previews: list[PlanSummaryOut] = Field(description="In the order the programmes were named")
+
+
+class PublishedPlansOut(BaseModel):
+    plans: list[PlanSummaryOut] = Field(description="In the order the previews were named")

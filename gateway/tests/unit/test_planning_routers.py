@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from bimtek_gateway.dependencies import get_caller, get_services
 from bimtek_gateway.problems import install_problem_handlers
 from bimtek_gateway.routers import (
-    cooperative_sessions, plan_previews, plans, programmes, resource_persons, sessions, venues,
+    cooperative_sessions, plan_previews, plans, plans_together, programmes, resource_persons, sessions, venues,
 )
 from bimtek_shared.contracts.caller import Caller
 
@@ -43,6 +43,9 @@ PLAN = {"id": OTHER_ID, "programme_id": ID, "regency": "35.17", "kind": "preview
         "not_plannable": {"without_cooperative": 0, "cooperative_not_known_yet": 0}, "sessions": [SESSION]}
 PUBLISHED = {**PLAN, "status": "published", "revision": 1, "published_at": NOW, "replan_pending": False,
              "sessions": [PUBLISHED_SESSION]}
+SUMMARY = {key: PLAN[key] for key in ("id", "programme_id", "regency", "status", "revision", "created_at",
+                                       "published_at", "figures", "participants", "not_plannable")} \
+    | {"session_count": 1, "unplaced_count": 0}
 PAGE = {"items": [], "next_cursor": None, "limit": 50}
 ANSWERS = {
     "create_programme": PROGRAMME, "update_programme": PROGRAMME, "get_programme": PROGRAMME, "list_programmes": PAGE,
@@ -54,6 +57,8 @@ ANSWERS = {
         "participants_unseated": 0}},
     "list_sessions": PAGE, "get_session": SESSION_DETAIL, "lock_session": SESSION_DETAIL,
     "unlock_session": SESSION_DETAIL, "move_cooperative": SESSION_DETAIL,
+    "preview_plans": {"previews": [SUMMARY]},
+    "publish_plans": {"plans": [{**SUMMARY, "status": "published", "revision": 1, "published_at": NOW}]},
 }
 
 
@@ -70,7 +75,7 @@ class SchedulingStandIn:
 def client(role: str, regency: str = "35.17") -> tuple[TestClient, SchedulingStandIn]:
     app = FastAPI()
     install_problem_handlers(app)
-    for module in (programmes, plan_previews, plans, venues, resource_persons, sessions, cooperative_sessions):
+    for module in (programmes, plan_previews, plans, plans_together, venues, resource_persons, sessions, cooperative_sessions):
         app.include_router(module.router)
     stand_in = SchedulingStandIn()
     app.dependency_overrides[get_caller] = lambda: Caller(user="u", role=role, regency=regency, correlation_id="r")
@@ -86,7 +91,9 @@ PLAN_WRITES = [("POST", f"{API}/programmes", PROGRAMME_IN), ("PATCH", f"{API}/pr
                ("POST", f"{API}/programmes/{ID}/plan", {"preview_id": OTHER_ID}),
                ("POST", f"{API}/programmes/{ID}/plan/revisions", None),
                ("PUT", f"{API}/sessions/{ID}/lock", None), ("DELETE", f"{API}/sessions/{ID}/lock", None),
-               ("PUT", f"{API}/cooperatives/{ID}/session", {"session_id": OTHER_ID})]
+               ("PUT", f"{API}/cooperatives/{ID}/session", {"session_id": OTHER_ID}),
+               ("POST", f"{API}/plan-previews", {"programme_ids": [ID]}),
+               ("POST", f"{API}/plan-publications", {"preview_ids": [OTHER_ID]})]
 PLAN_READS = [f"{API}/programmes", f"{API}/programmes/{ID}", f"{API}/programmes/{ID}/plan-previews/{OTHER_ID}",
               f"{API}/programmes/{ID}/plan", f"{API}/venues", f"{API}/venues/{ID}", f"{API}/sessions",
               f"{API}/sessions/{ID}"]
@@ -167,3 +174,20 @@ def test_lists_refuse_unknown_parameters_and_sorts_by_name_for_people():
     assert http.get(f"{API}/sessions", params={"day": "2025-10-01"}).status_code == 422
     assert http.get(f"{API}/resource-persons", params={"sort": "name"}).status_code == 422  # names stay out of URLs
     assert len(stand_in.calls) == 1
+
+
+def test_programmes_are_planned_and_published_together_by_their_ids():
+    http, stand_in = client("province_admin", regency="*")
+    previews = http.post(f"{API}/plan-previews", json={"programme_ids": [ID, OTHER_ID]})
+    assert previews.status_code == 201 and previews.json()["previews"][0]["session_count"] == 1
+    assert stand_in.calls[-1] == ("preview_plans", {"command": {"programme_ids": [ID, OTHER_ID]}})
+    published = http.post(f"{API}/plan-publications", json={"preview_ids": [OTHER_ID]})
+    assert published.status_code == 200 and published.json()["plans"][0]["status"] == "published"
+    assert stand_in.calls[-1] == ("publish_plans", {"command": {"preview_ids": [OTHER_ID]}})
+    for url, body in ((f"{API}/plan-previews", {"programme_ids": []}),
+                      (f"{API}/plan-previews", {"programme_ids": [ID] * 101}),
+                      (f"{API}/plan-previews", {"programme_ids": ["not-an-id"]}),
+                      (f"{API}/plan-publications", {"preview_ids": [OTHER_ID], "regency": "35.17"})):
+        refused = http.post(url, json=body)
+        assert refused.status_code == 422 and refused.json()["code"] == "validation_failed", (body, refused.text)
+    assert len(stand_in.calls) == 2

@@ -12,7 +12,7 @@ from .adapters.orm import metadata
 from .service_layer import attendance, certificates, handlers, plans, programmes, progress
 from .service_layer.commands import (
     ListProgrammes, ListResourcePersons, ListSessions, ListVenues, NewProgramme, NewResourcePerson, NewVenue,
-    ProgrammeChanges, ResourcePersonChanges, VenueChanges, parse_command,
+    PlanTogether, ProgrammeChanges, PublishTogether, ResourcePersonChanges, VenueChanges, parse_command,
 )
 from .service_layer.commands import AttendanceByHand, AttendanceSheetQuery, CheckInScope, CheckInUpload
 from .service_layer.unit_of_work import SchedulingUnitOfWork
@@ -153,6 +153,14 @@ class SchedulingService:
     @rpc(expected_exceptions=DomainError)
     def publish_plan(self, programme_id: str, preview_id: str) -> dict:
         return plans.publish_plan(self.uow, self.caller, programme_id, preview_id)
+
+    @rpc(expected_exceptions=DomainError)
+    def preview_plans(self, command: dict) -> dict:
+        return plans.preview_plans(self.uow, self.caller, self.cpu.run, parse_command(PlanTogether, command))
+
+    @rpc(expected_exceptions=DomainError)
+    def publish_plans(self, command: dict) -> dict:
+        return plans.publish_plans(self.uow, self.caller, parse_command(PublishTogether, command))
 
     @rpc(expected_exceptions=DomainError)
     def replan(self, programme_id: str) -> dict:

@@ -58,9 +58,12 @@ def new_event(
     from .catalogue import CATALOGUE  # late import: the catalogue imports this module's models
 
     spec = CATALOGUE.spec(event_type, version)
-    raw = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
     try:
-        checked = spec.payload_model.model_validate(raw).model_dump(mode="json")
+        if isinstance(payload, spec.payload_model):
+            checked = payload.model_dump(mode="json")  # validated when it was made (frozen since)
+        else:
+            raw = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+            checked = spec.payload_model.model_validate(raw).model_dump(mode="json")
         return EventEnvelope(
             event_id=event_id or uuid.uuid4(),
             type=spec.type,

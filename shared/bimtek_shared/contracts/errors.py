@@ -186,6 +186,10 @@ ERRORS: dict[str, ErrorSpec] = {
         "The data changed since this preview was made (participants, cooperatives, venues, resource persons or "
         "another plan). Make a new preview, check it, then publish it.",
     ),
+    "plan_programmes_repeated": ErrorSpec(
+        422, "Setiap program (dan setiap kabupaten/kota) hanya boleh muncul sekali dalam satu perencanaan bersama.",
+        "Each programme (and each regency) may appear only once in plans made or published together.",
+    ),
     "resource_person_double_booked": ErrorSpec(
         409, "Seorang narasumber baru saja dijadwalkan pada hari yang sama oleh jadwal lain. Buat pratinjau baru.",
         "A resource person was just booked on the same day by another plan. Make a new preview.",

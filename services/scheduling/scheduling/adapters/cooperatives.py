@@ -43,11 +43,16 @@ class KnownCooperativeRepository:
         return KnownCooperative(cooperative_id=row["cooperative_id"], regency=row["regency"], name=row["name"],
                                 districts=tuple(row["districts"]), version=row["version"])
 
-    def of_regency(self, regency: str) -> list[KnownCooperative]:
-        rows = self._session.execute(select(cooperatives).where(cooperatives.c.regency == regency)
-                                     .order_by(cooperatives.c.cooperative_id)).mappings()
-        return [KnownCooperative(cooperative_id=row["cooperative_id"], regency=row["regency"], name=row["name"],
-                                 districts=tuple(row["districts"]), version=row["version"]) for row in rows]
+    def of_regencies(self, regencies: list[str]) -> dict[str, list[KnownCooperative]]:
+        """The known cooperatives of each regency, by id."""
+        found: dict[str, list[KnownCooperative]] = {regency: [] for regency in regencies}
+        rows = self._session.execute(select(cooperatives).where(cooperatives.c.regency.in_(sorted(regencies)))
+                                     .order_by(cooperatives.c.regency, cooperatives.c.cooperative_id)).mappings()
+        for row in rows:
+            found[row["regency"]].append(KnownCooperative(
+                cooperative_id=row["cooperative_id"], regency=row["regency"], name=row["name"],
+                districts=tuple(row["districts"]), version=row["version"]))
+        return found
 
     def regency_of(self, cooperative_id: uuid.UUID) -> str | None:
         return self._session.execute(select(cooperatives.c.regency)

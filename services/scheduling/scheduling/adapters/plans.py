@@ -41,6 +41,11 @@ class PlanRepository:
                                     ).mappings().first()
         return None if row is None else dict(row)
 
+    def previews(self, plan_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+        """Stored plans by id, of any programme (the caller checks whose they are)."""
+        rows = self._session.execute(select(plans).where(plans.c.id.in_(plan_ids))).mappings()
+        return {row["id"]: dict(row) for row in rows}
+
     def published(self, programme_id: uuid.UUID) -> dict[str, Any] | None:
         row = self._session.execute(select(plans).where(plans.c.programme_id == programme_id,
                                                         plans.c.status == "published")).mappings().first()
@@ -123,10 +128,11 @@ class PlanRepository:
         if changed_teams:
             self._session.execute(delete(session_cooperatives)
                                   .where(session_cooperatives.c.session_id.in_(sorted(changed_teams))))
-            rows = [{"session_id": s.id, "cooperative_id": c, "participants": n}
-                    for s in new_sessions if s.id in changed_teams for c, n in seats_of(s)]
-            if rows:
-                self._session.execute(insert(session_cooperatives), rows)
+            teams = [(s.id, c, n) for s in new_sessions if s.id in changed_teams for c, n in seats_of(s)]
+            if teams:  # as arrays, like the seats below: a province's 8,500 teams in one statement
+                self._session.execute(_ADD_SESSION_TEAMS, {"sessions": [str(s) for s, _, _ in teams],
+                                                           "cooperatives": [str(c) for _, c, _ in teams],
+                                                           "participants": [n for _, _, n in teams]})
         if changes.moved:
             # Three arrays, not a row of parameters per seat: a regency's 2,500 seats bound one by
             # one cost half of a publication.
@@ -184,10 +190,10 @@ class PlanRepository:
             index_elements=[pins.c.programme_id, pins.c.cooperative_id],
             set_={"session_id": statement.excluded.session_id, "pinned_by": by, "pinned_at": at}))
 
-    def booked_elsewhere(self, programme_id: uuid.UUID) -> tuple[tuple[uuid.UUID, date], ...]:
-        """Days resource persons are booked by every other programme of the province."""
+    def booked_elsewhere(self, programme_ids: list[uuid.UUID]) -> tuple[tuple[uuid.UUID, date], ...]:
+        """Days resource persons are booked by every programme of the province but these."""
         rows = self._session.execute(select(resource_person_days.c.person_id, resource_person_days.c.day)
-                                     .where(resource_person_days.c.programme_id != programme_id)
+                                     .where(resource_person_days.c.programme_id.not_in(programme_ids))
                                      .order_by(resource_person_days.c.person_id, resource_person_days.c.day))
         return tuple((person, day) for person, day in rows)
 
@@ -284,3 +290,8 @@ _KEEP_ASSIGNMENTS = text("""
     ON CONFLICT (programme_id, participant_id) DO UPDATE
     SET session_id = excluded.session_id, cooperative_id = excluded.cooperative_id,
         revision = excluded.revision, assigned_at = excluded.assigned_at""")
+
+
+_ADD_SESSION_TEAMS = text("""
+    INSERT INTO session_cooperatives (session_id, cooperative_id, participants)
+    SELECT * FROM unnest(CAST(:sessions AS uuid[]), CAST(:cooperatives AS uuid[]), CAST(:participants AS integer[]))""")

@@ -132,8 +132,9 @@ class VenueRepository:
         row = self._session.execute(query).mappings().first()
         return None if row is None else self._with_days([row])[0]
 
-    def of_regency(self, regency: str) -> list[Venue]:
-        rows = self._session.execute(select(venues).where(venues.c.regency == regency).order_by(venues.c.id))
+    def of_regencies(self, regencies: list[str]) -> list[Venue]:
+        rows = self._session.execute(select(venues).where(venues.c.regency.in_(sorted(regencies)))
+                                     .order_by(venues.c.regency, venues.c.id))
         return self._with_days(list(rows.mappings()))
 
     def names(self, venue_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:

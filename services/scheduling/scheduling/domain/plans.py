@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from .planning import PlannedSession, PlanningProblem
@@ -23,18 +24,39 @@ from .planning import PlannedSession, PlanningProblem
 def fingerprint(problem: PlanningProblem, members: Mapping[uuid.UUID, Sequence[uuid.UUID]]) -> str:
     """SHA-256 of everything a plan was made from: the problem, and who is in each team (a
     withdrawal and a late registration in one cooperative leave its count alone, not its people)."""
-    # Members written out directly: the same JSON as _canonical gives (ids' text sorts as their
-    # numbers do), without a JSON dump per cooperative to sort by.
-    canonical = {"problem": _canonical(problem),
-                 "members": [[str(cooperative), [str(person) for person in sorted(people)]]
-                             for cooperative, people in sorted(members.items(), key=lambda item: str(item[0]))]}
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    # The JSON of json.dumps(canonical, sort_keys=True), written part by part: the parts every
+    # programme of a province shares (resource persons, their bookings, the holidays) are written
+    # once, and members directly (ids' text sorts as their numbers do) rather than through
+    # _canonical. The value is the same as one dump of the whole.
+    parts = ",".join(f'"{f.name}":{_shared_json(getattr(problem, f.name))}' if f.name in _SHARED
+                     else f'"{f.name}":{_json(_canonical(getattr(problem, f.name)))}' for f in _PROBLEM_FIELDS)
+    people = _json([[str(cooperative), sorted(map(str, people))]
+                    for cooperative, people in sorted(members.items(), key=lambda item: str(item[0]))])
+    return hashlib.sha256(f'{{"members":{people},"problem":{{{parts}}}}}'.encode()).hexdigest()
+
+
+_PROBLEM_FIELDS = sorted(fields(PlanningProblem), key=lambda f: f.name)
+_SHARED = frozenset({"resource_persons", "booked", "non_working_days"})
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=32)
+def _shared_json(value: Any) -> str:
+    """Parts of a problem that are the same for every programme planned at once (hashable: frozen
+    dataclasses, tuples and frozensets)."""
+    return _json(_canonical(value))
 
 
 def _canonical(value: Any) -> Any:
     """JSON-ready and order-free where order means nothing (sets, mappings)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)}
+    if value is None or isinstance(value, (str, int, float)):  # most of a problem's leaves, first
+        return value
+    names = _field_names(type(value))
+    if names:
+        return {name: _canonical(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
         return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=_sort_key)
     if isinstance(value, (set, frozenset)):
@@ -48,6 +70,12 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+@lru_cache(maxsize=None)
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names (none for any other type), looked up once per class."""
+    return tuple(f.name for f in fields(cls)) if is_dataclass(cls) else ()
 
 
 def _sort_key(value: Any) -> str:
@@ -91,8 +119,12 @@ def assign_participants(
     for cooperative in sorted(sessions_of):
         held = sessions_of[cooperative]
         if len(held) == 1:
-            for participant in members.get(cooperative, ()):
-                take(participant, held[0], cooperative)
+            # The whole team at once: what take() does for each of them (a province is 68,000 people).
+            team = members.get(cooperative, ())
+            seats.update(dict.fromkeys(team, held[0]))
+            room[held[0]] -= len(team)
+            if (held[0], cooperative) in quota:
+                quota[(held[0], cooperative)] -= len(team)
         else:
             split.append(cooperative)
     # Everyone of a split team who may stay stays, before anyone else takes a seat.
@@ -158,9 +190,14 @@ def compare(published: Sequence[PlannedSession], new: Sequence[PlannedSession],
         rescheduled=tuple(rescheduled),
         cancelled=tuple(session for session in published if session.id not in after),
         seats=dict(new_seats),
-        moved=tuple(sorted(p for p, s in new_seats.items() if published_seats.get(p) != s)),
-        unseated=tuple(sorted(p for p in published_seats if p not in new_seats)),
+        # By the ids' numbers, as UUIDs order, without a Python comparison per pair.
+        moved=tuple(sorted((p for p, s in new_seats.items() if published_seats.get(p) != s), key=_number)),
+        unseated=tuple(sorted((p for p in published_seats if p not in new_seats), key=_number)),
     )
+
+
+def _number(id_: uuid.UUID) -> int:
+    return id_.int
 
 
 def session_differences(old: PlannedSession, new: PlannedSession) -> tuple[str, ...]:

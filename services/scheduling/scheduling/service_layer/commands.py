@@ -134,6 +134,20 @@ class ListSessions(ListPage):
     programme_id: uuid.UUID | None = None
 
 
+# -- plans of several programmes together -----------------------------------------------------------
+MAX_PROGRAMMES_PLANNED_TOGETHER = 100  # a province has at most a few dozen regencies
+
+
+class PlanTogether(Command):
+    """Programmes (one per regency) to plan in one run."""
+    programme_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_PROGRAMMES_PLANNED_TOGETHER)
+
+
+class PublishTogether(Command):
+    """Previews (one per programme) to publish in one transaction."""
+    preview_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_PROGRAMMES_PLANNED_TOGETHER)
+
+
 # -- check-ins and attendance ----------------------------------------------------------------------
 MAX_SCANS_PER_UPLOAD = 500
 NONCE_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"

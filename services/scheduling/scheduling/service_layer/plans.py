@@ -29,7 +29,7 @@ from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.events import (
-    MAX_SEATS_PER_EVENT, AssignedSeat, ParticipantsAssignedV1, ProgrammePublishedV1, ProgrammeReplanRequestedV1,
+    MAX_SEATS_PER_EVENT, ParticipantsAssignedV1, ProgrammePublishedV1, ProgrammeReplanRequestedV1,
     SessionRescheduledV1, SessionScheduledV1,
 )
 from bimtek_shared.contracts.ids import parse_id
@@ -43,7 +43,7 @@ from ..domain.planning import Plan, PlannedSession, PlanningProblem, Previous, T
 from ..domain.plans import PlanChanges, PublishedSession, assign_participants, compare, fingerprint, seats_of
 from ..domain.programmes import TrainingProgramme
 from .access import PLANNERS, READERS, listed_regency
-from .commands import ListSessions
+from .commands import ListSessions, PlanTogether, PublishTogether
 from .unit_of_work import SchedulingUnitOfWork
 
 CpuRun = Callable[..., Any]  # CpuRunner.run: fn(*args) computed in a worker process
@@ -62,8 +62,8 @@ class Inputs:
     members: dict[uuid.UUID, list[uuid.UUID]]  # cooperative -> participants to seat, in registration order
     cooperatives: dict[uuid.UUID, KnownCooperative]
     published: list[PublishedSession]
+    published_seats: dict[uuid.UUID, uuid.UUID]  # participant -> session in the published plan
     previous_seats: dict[uuid.UUID, uuid.UUID]  # participant (or their replacement) -> published session
-    not_plannable: dict[str, int]
 
     @property
     def fingerprint(self) -> str:
@@ -71,35 +71,81 @@ class Inputs:
 
 
 def _inputs(uow: SchedulingUnitOfWork, programme: TrainingProgramme) -> Inputs:
-    regency = programme.regency
-    cooperatives = {c.cooperative_id: c for c in uow.cooperatives.of_regency(regency)}
-    members = {cooperative: people for cooperative, people in uow.participants.members_by_cooperative(regency).items()
-               if cooperative in cooperatives}
-    teams = tuple(
-        Team(cooperative_id=cooperative.cooperative_id, regency=regency, district=cooperative.districts[0],
-             participants=len(members[cooperative.cooperative_id]), name=cooperative.name)
-        for cooperative in cooperatives.values() if members.get(cooperative.cooperative_id)
+    return _inputs_of(uow, [programme])[0]
+
+
+def _inputs_of(uow: SchedulingUnitOfWork, programmes: Sequence[TrainingProgramme]) -> list[Inputs]:
+    """What each programme's plan is made from, read once for all of them (a province's worth in a
+    few queries). Resource persons booked by these programmes count as free: they are planned
+    together; days booked by any other programme are taken."""
+    regencies = sorted({programme.regency for programme in programmes})
+    cooperatives_of = uow.cooperatives.of_regencies(regencies)
+    members_of = uow.participants.members_by_cooperative(regencies)
+    venues_of: dict[str, list] = {regency: [] for regency in regencies}
+    for venue in uow.venues.of_regencies(regencies):
+        venues_of[venue.regency].append(venue.for_planning())
+    resource_persons = tuple(person.for_planning() for person in uow.resource_persons.everyone())
+    booked = uow.plans.booked_elsewhere([programme.id for programme in programmes])
+    found = []
+    for programme in programmes:
+        regency = programme.regency
+        cooperatives = {c.cooperative_id: c for c in cooperatives_of[regency]}
+        members = {cooperative: people for cooperative, people in members_of[regency].items()
+                   if cooperative in cooperatives}
+        teams = tuple(
+            Team(cooperative_id=cooperative.cooperative_id, regency=regency, district=cooperative.districts[0],
+                 participants=len(members[cooperative.cooperative_id]), name=cooperative.name)
+            for cooperative in cooperatives.values() if members.get(cooperative.cooperative_id)
+        )
+        # Only a published programme has sessions, seats and pins to read.
+        published = uow.plans.sessions(programme.id) if programme.published else []
+        previous = None
+        if published:
+            previous = Previous(sessions=tuple(s.planned for s in published),
+                                locked_sessions=frozenset(s.planned.id for s in published if s.fixed),
+                                pinned=uow.plans.pins(programme.id))
+        problem = PlanningProblem(
+            programmes=(programme.for_planning(),),
+            teams=teams,
+            venues=tuple(venues_of[regency]),
+            resource_persons=resource_persons,
+            non_working_days=calendar.non_working_days(programme.window_start, programme.window_end),
+            booked=booked,
+            neighbours=programme.neighbour_pairs(),
+            previous=previous,
+        )
+        seats = uow.plans.seats(programme.id) if programme.published else {}
+        replaced = uow.plans.seats_of_replaced(programme.id) if programme.published else {}
+        found.append(Inputs(programme=programme, problem=problem, members=members, cooperatives=cooperatives,
+                            published=published, published_seats=seats, previous_seats={**replaced, **seats}))
+    return found
+
+
+def _not_plannable(uow: SchedulingUnitOfWork, regency: str) -> dict[str, int]:
+    return uow.participants.not_plannable([regency])[regency]
+
+
+def _planned_together(inputs: Sequence[Inputs]) -> PlanningProblem:
+    """One problem of several programmes (one per regency): the province's resource persons' days
+    are then decided for all of them at once."""
+    if len(inputs) == 1:
+        return inputs[0].problem
+    problems = [i.problem for i in inputs]
+    previous = [p.previous for p in problems if p.previous is not None]
+    neighbours = [p.neighbours for p in problems if p.neighbours is not None]
+    return PlanningProblem(
+        programmes=tuple(programme for p in problems for programme in p.programmes),
+        teams=tuple(team for p in problems for team in p.teams),
+        venues=tuple(venue for p in problems for venue in p.venues),
+        resource_persons=problems[0].resource_persons,
+        non_working_days=frozenset().union(*(p.non_working_days for p in problems)),
+        booked=problems[0].booked,
+        # Kecamatan codes are unique in the province, so each regency's pairs stay its own.
+        neighbours=frozenset().union(*neighbours) if neighbours else None,
+        previous=Previous(sessions=tuple(s for p in previous for s in p.sessions),
+                          locked_sessions=frozenset().union(*(p.locked_sessions for p in previous)),
+                          pinned=tuple(pin for p in previous for pin in p.pinned)) if previous else None,
     )
-    published = uow.plans.sessions(programme.id)
-    previous = None
-    if published:
-        previous = Previous(sessions=tuple(s.planned for s in published),
-                            locked_sessions=frozenset(s.planned.id for s in published if s.fixed),
-                            pinned=uow.plans.pins(programme.id))
-    problem = PlanningProblem(
-        programmes=(programme.for_planning(),),
-        teams=teams,
-        venues=tuple(venue.for_planning() for venue in uow.venues.of_regency(regency)),
-        resource_persons=tuple(person.for_planning() for person in uow.resource_persons.everyone()),
-        non_working_days=calendar.non_working_days(programme.window_start, programme.window_end),
-        booked=uow.plans.booked_elsewhere(programme.id),
-        neighbours=programme.neighbour_pairs(),
-        previous=previous,
-    )
-    seats = uow.plans.seats(programme.id)
-    return Inputs(programme=programme, problem=problem, members=members, cooperatives=cooperatives,
-                  published=published, previous_seats={**uow.plans.seats_of_replaced(programme.id), **seats},
-                  not_plannable=uow.participants.not_plannable(regency))
 
 
 # -- stored plans ---------------------------------------------------------------------------------
@@ -135,20 +181,23 @@ def session_from_json(data: dict[str, Any]) -> PlannedSession:
     )
 
 
-def _content(plan: Plan, inputs: Inputs) -> dict[str, Any]:
+def _content(plan: Plan, inputs: Inputs, not_plannable: dict[str, int]) -> dict[str, Any]:
+    """The programme's part of ``plan`` (which may hold other regencies' programmes too), and the
+    regency's waiting participants no plan could seat (``not_plannable``)."""
     figures = plan.figures.get(inputs.programme.regency)
+    own = [s for s in plan.sessions if s.programme_id == inputs.programme.id]
     return {
-        "sessions": [session_to_json(s) for s in plan.sessions if s.programme_id == inputs.programme.id],
+        "sessions": [session_to_json(s) for s in own],
         "figures": None if figures is None else {
             "sessions": figures.sessions, "sessions_lower_bound": figures.sessions_lower_bound,
             "districts_split": figures.districts_split,
             "shared_sessions_with_non_neighbours": figures.shared_sessions_with_non_neighbours,
             "finish": figures.finish.isoformat() if figures.finish else None},
-        "participants": sum(s.participants for s in plan.sessions),
+        "participants": sum(s.participants for s in own),
         "unplaced": [{"cooperative_id": str(u.cooperative_id), "reason": u.reason, "params": _jsonable(u.params)}
-                     for u in plan.unplaced],
-        "moved_cooperatives": [str(c) for c in plan.moved],
-        "not_plannable": dict(inputs.not_plannable),
+                     for u in plan.unplaced if u.cooperative_id in inputs.cooperatives],
+        "moved_cooperatives": [str(c) for c in plan.moved if c in inputs.cooperatives],
+        "not_plannable": dict(not_plannable),
     }
 
 
@@ -172,7 +221,8 @@ def preview_plan(uow: SchedulingUnitOfWork, caller: Caller | None, cpu_run: CpuR
         plan, _ = _run_planner(cpu_run, inputs)
         preview_id = uuid.uuid4()
         uow.plans.add(plan_id=preview_id, programme_id=programme.id, kind="preview", fingerprint=inputs.fingerprint,
-                      content=_content(plan, inputs), created_by=caller.user, created_at=_now())
+                      content=_content(plan, inputs, _not_plannable(uow, programme.regency)), created_by=caller.user,
+                      created_at=_now())
         uow.commit()
         return _stored_plan_view(uow, programme, uow.plans.get(preview_id, programme.id))
 
@@ -211,15 +261,97 @@ def publish_plan(uow: SchedulingUnitOfWork, caller: Caller | None, programme_id:
                 raise DomainError("plan_preview_outdated")
             sessions = [session_from_json(s) for s in row["content"]["sessions"]]
             at = _now()
-            _publish(uow, inputs, sessions, _changes(uow, inputs, sessions), plan_id, at)
+            _publish(uow, inputs, sessions, _changes(inputs, sessions), plan_id, at)
             _settle_replan_requests(uow, programme, seen, at)
             uow.commit()
         return _published_plan_view(uow, programme)
 
 
-def _changes(uow: SchedulingUnitOfWork, inputs: Inputs, sessions: Sequence[PlannedSession]) -> PlanChanges:
+# -- several programmes together ----------------------------------------------------------------------
+def preview_plans(uow: SchedulingUnitOfWork, caller: Caller | None, cpu_run: CpuRun,
+                  command: PlanTogether) -> dict[str, Any]:
+    """Plan several programmes (one per regency, a whole province) in one run and keep a preview of
+    each. The province's resource persons are shared, so deciding their days for every regency at
+    once plans better than one regency after another, and reads the province's data once. Each
+    preview is then an ordinary one: read it, publish it alone, or publish them together."""
+    caller = require_role(caller, PLANNERS)
+    ids = command.programme_ids
+    if len(set(ids)) != len(ids):
+        raise DomainError("plan_programmes_repeated")
+    with uow:
+        programmes = [_programme(uow, caller, pid) for pid in ids]
+        if len({p.regency for p in programmes}) != len(programmes):
+            raise DomainError("plan_programmes_repeated")
+        inputs = _inputs_of(uow, programmes)
+        plan = cpu_run(planner.plan, _planned_together(inputs))
+        not_plannable = uow.participants.not_plannable([p.regency for p in programmes])
+        at = _now()
+        previews = []
+        for programme_inputs in inputs:
+            preview_id = uuid.uuid4()
+            content = _content(plan, programme_inputs, not_plannable[programme_inputs.programme.regency])
+            uow.plans.add(plan_id=preview_id, programme_id=programme_inputs.programme.id, kind="preview",
+                          fingerprint=programme_inputs.fingerprint, content=content, created_by=caller.user,
+                          created_at=at)
+            previews.append(_plan_summary(programme_inputs.programme, preview_id, "preview", content, at))
+        uow.commit()
+        return {"previews": previews}
+
+
+def publish_plans(uow: SchedulingUnitOfWork, caller: Caller | None, command: PublishTogether) -> dict[str, Any]:
+    """Publish several previews (one per programme) in one transaction: all of them, or none if
+    anything one was made from changed (``plan_preview_outdated``). Previews already published are
+    answered again, so a retried request publishes nothing twice."""
+    caller = require_role(caller, PLANNERS)
+    ids = command.preview_ids
+    if len(set(ids)) != len(ids):
+        raise DomainError("plan_programmes_repeated")
+    with uow:
+        rows = uow.plans.previews(ids)
+        if len(rows) != len(ids) or any(row["kind"] != "preview" for row in rows.values()):
+            raise DomainError("plan_preview_not_found")
+        if len({row["programme_id"] for row in rows.values()}) != len(rows):
+            raise DomainError("plan_programmes_repeated")
+        # Locked in one order, so that two publications of overlapping sets cannot deadlock.
+        programmes = {pid: _programme(uow, caller, pid, lock=True)
+                      for pid in sorted(row["programme_id"] for row in rows.values())}
+        rows = uow.plans.previews(ids)  # as they are now that their programmes are ours
+        if any(row["status"] == "superseded" for row in rows.values()):
+            raise DomainError("plan_preview_outdated")
+        waiting = [row for row in rows.values() if row["status"] == "preview"]
+        inputs = _inputs_of(uow, [programmes[row["programme_id"]] for row in waiting])
+        if any(i.fingerprint != row["fingerprint"] for i, row in zip(inputs, waiting)):
+            raise DomainError("plan_preview_outdated")
+        at = _now()
+        for programme_inputs, row in zip(inputs, waiting):
+            seen, _ = uow.plans.replan_state(programme_inputs.programme.id)
+            sessions = [session_from_json(s) for s in row["content"]["sessions"]]
+            _publish(uow, programme_inputs, sessions, _changes(programme_inputs, sessions), row["id"], at)
+            _settle_replan_requests(uow, programme_inputs.programme, seen, at)
+        uow.commit()
+        published = uow.plans.previews(ids)
+        return {"plans": [_plan_summary(programmes[published[pid]["programme_id"]], pid, published[pid]["status"],
+                                        published[pid]["content"], published[pid]["created_at"],
+                                        revision=published[pid]["revision"],
+                                        published_at=published[pid]["published_at"]) for pid in ids]}
+
+
+def _plan_summary(programme: TrainingProgramme, plan_id: uuid.UUID, status: str, content: dict[str, Any],
+                  created_at: datetime, *, revision: int | None = None,
+                  published_at: datetime | None = None) -> dict[str, Any]:
+    """A stored plan's figures without its sessions: what a plan of many programmes answers per
+    programme (the sessions are one read away, ``get_plan_preview`` or ``get_plan``)."""
+    return {"id": str(plan_id), "programme_id": str(programme.id), "regency": programme.regency, "status": status,
+            "revision": revision, "created_at": created_at.isoformat(),
+            "published_at": published_at.isoformat() if published_at else None,
+            "figures": content["figures"], "participants": content["participants"],
+            "session_count": len(content["sessions"]), "unplaced_count": len(content["unplaced"]),
+            "not_plannable": content["not_plannable"]}
+
+
+def _changes(inputs: Inputs, sessions: Sequence[PlannedSession]) -> PlanChanges:
     seats = assign_participants(sessions, inputs.members, inputs.previous_seats)
-    return compare([s.planned for s in inputs.published], sessions, uow.plans.seats(inputs.programme.id), seats)
+    return compare([s.planned for s in inputs.published], sessions, inputs.published_seats, seats)
 
 
 def _publish(uow: SchedulingUnitOfWork, inputs: Inputs, sessions: Sequence[PlannedSession], changes: PlanChanges,
@@ -270,8 +402,9 @@ def _announce(uow: SchedulingUnitOfWork, programme: TrainingProgramme, plan_id: 
     events += [event("session.rescheduled", SessionRescheduledV1(
         **{**state(s, versions[s.id]), "cooperative_ids": [], "participants": 0}, changed=[], cancelled=True,
         rescheduled_at=at), s.id) for s in changes.cancelled]
-    moved = [AssignedSeat(participant_id=participant, session_id=changes.seats[participant],
-                          cooperative_id=cooperative_of[participant]) for participant in changes.moved]
+    # Plain dicts: the event's model checks them all in one call, not one model per seat.
+    moved = [{"participant_id": participant, "session_id": changes.seats[participant],
+              "cooperative_id": cooperative_of[participant]} for participant in changes.moved]
     events += [event("participants.assigned", ParticipantsAssignedV1(
         programme_id=programme.id, revision=revision, assigned_at=at, seats=moved[start:start + MAX_SEATS_PER_EVENT]),
         programme.id) for start in range(0, len(moved), MAX_SEATS_PER_EVENT)]
@@ -312,8 +445,8 @@ def _replan_locked(uow: SchedulingUnitOfWork, cpu_run: CpuRun, programme: Traini
     seen, _ = uow.plans.replan_state(programme.id)
     inputs = _inputs(uow, programme)
     plan, sessions = _run_planner(cpu_run, inputs)
-    changes = _changes(uow, inputs, sessions)
-    content = _content(plan, inputs)
+    changes = _changes(inputs, sessions)
+    content = _content(plan, inputs, _not_plannable(uow, programme.regency))
     published = uow.plans.published(programme.id)
     at = _now()
     if not changes.nothing or published["content"]["unplaced"] != content["unplaced"]:
@@ -382,7 +515,7 @@ def move_cooperative(uow: SchedulingUnitOfWork, caller: Caller | None, cpu_run: 
             raise DomainError("session_not_found")
         if uow.cooperatives.regency_of(cid) != programme.regency:
             raise DomainError("cooperative_not_found")
-        people = uow.participants.members_by_cooperative(programme.regency).get(cid)
+        people = uow.participants.members_by_cooperative([programme.regency])[programme.regency].get(cid)
         if not people:
             raise DomainError("cooperative_not_planned")
         holding = [s for s in uow.plans.sessions(programme.id) if cid in s.planned.cooperative_ids]

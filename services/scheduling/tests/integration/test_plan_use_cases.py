@@ -28,7 +28,8 @@ from scheduling.domain.planning import PlannedSession
 from scheduling.domain.plans import compare
 from scheduling.service_layer import handlers, plans, programmes
 from scheduling.service_layer.commands import (
-    ListSessions, NewProgramme, NewResourcePerson, NewVenue, VenueChanges, parse_command,
+    ListSessions, NewProgramme, NewResourcePerson, NewVenue, PlanTogether, PublishTogether, VenueChanges,
+    parse_command,
 )
 from scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
@@ -455,3 +456,93 @@ def test_the_database_refuses_a_second_booking_whatever_the_use_case_checked(new
     with pytest.raises(DomainError) as refused:
         book(second)
     assert refused.value.code == "resource_person_double_booked"
+
+
+# -- several programmes together --------------------------------------------------------------------------
+def _regency_with_teams(new_uow, code: str, teams: int, topics: list[dict]) -> str:
+    region = Regency(new_uow, code)
+    for number in range(teams):
+        region.cooperative(f"0{1 + number % 3}", 8)
+    venue(new_uow, code, capacity=40)
+    return programme(new_uow, code, topics=topics)["id"]
+
+
+def test_programmes_planned_together_share_their_resource_persons_and_publish_in_one_go(new_uow):
+    topics = [{"topic": f"Topik bersama {uuid.uuid4().hex[:6]}", "hours": 8}]  # only this person teaches it
+    days = [{"start": "2025-10-13", "end": "2025-10-14"}]  # two days for two regencies
+    only = resource_person(new_uow, "Narasumber Bersama", available=days, topics=topics)
+    first, second = (_regency_with_teams(new_uow, code, 4, topics) for code in ("35.91", "35.92"))
+    # Apart, each regency's preview takes the person's first day.
+    apart = [plans.preview_plan(new_uow(), PROVINCE, in_process, pid)["sessions"][0]["days"] for pid in (first, second)]
+    assert apart == [["2025-10-13"], ["2025-10-13"]]
+
+    together = plans.preview_plans(new_uow(), PROVINCE, in_process,
+                                   parse_command(PlanTogether, {"programme_ids": [first, second]}))["previews"]
+
+    assert [p["programme_id"] for p in together] == [first, second]
+    assert [(p["regency"], p["status"], p["session_count"], p["participants"]) for p in together] == \
+           [("35.91", "preview", 1, 32), ("35.92", "preview", 1, 32)]
+    stored = [plans.get_plan_preview(new_uow(), PROVINCE, pid, p["id"]) for pid, p in zip((first, second), together)]
+    assert sorted(s["sessions"][0]["days"][0] for s in stored) == ["2025-10-13", "2025-10-14"]
+    assert all(s["sessions"][0]["resource_persons"][0]["id"] == only["id"] for s in stored)
+
+    before = last_outbox_id(new_uow)
+    ids = [p["id"] for p in together]
+    published = plans.publish_plans(new_uow(), PROVINCE, parse_command(PublishTogether, {"preview_ids": ids}))["plans"]
+
+    assert [(p["id"], p["status"], p["revision"]) for p in published] == [(ids[0], "published", 1),
+                                                                           (ids[1], "published", 1)]
+    assert outbox(new_uow, before) == {"programme.published": 2, "session.scheduled": 2, "participants.assigned": 2}
+    assert assigned_seats(new_uow, before) == 64
+    assert len(seats(new_uow, first)) == len(seats(new_uow, second)) == 32
+    assert sorted(row[0].isoformat() for row in query(
+        new_uow, "SELECT day FROM resource_person_days WHERE person_id = :p", p=only["id"])) == ["2025-10-13",
+                                                                                               "2025-10-14"]
+    assert [plans.get_plan(new_uow(), PROVINCE, pid)["id"] for pid in (first, second)] == ids
+    # A retry publishes nothing twice.
+    again = plans.publish_plans(new_uow(), PROVINCE, parse_command(PublishTogether, {"preview_ids": ids}))["plans"]
+    assert again == published and last_outbox_id(new_uow) - before == 6
+
+
+def test_plans_made_together_are_published_all_or_none(new_uow, two_persons):
+    first, second = (_regency_with_teams(new_uow, code, 2, TOPICS) for code in ("35.93", "35.94"))
+    previews = plans.preview_plans(new_uow(), PROVINCE, in_process,
+                                   parse_command(PlanTogether, {"programme_ids": [first, second]}))["previews"]
+    late = Regency(new_uow, "35.94")
+    late.cooperative("01", 8)  # a new team in the second regency
+    before = last_outbox_id(new_uow)
+
+    with pytest.raises(DomainError) as refused:
+        plans.publish_plans(new_uow(), PROVINCE, parse_command(PublishTogether, {
+            "preview_ids": [p["id"] for p in previews]}))
+    assert refused.value.code == "plan_preview_outdated"
+    assert last_outbox_id(new_uow) == before and seats(new_uow, first) == {}  # not even the unchanged one
+
+    # The unchanged regency's preview is an ordinary one: it may still be published alone.
+    alone = plans.publish_plan(new_uow(), PROVINCE, first, previews[0]["id"])
+    assert alone["status"] == "published" and alone["participants"] == 16
+
+
+def test_planning_together_is_refused_outside_the_callers_regency_and_for_repeats(new_uow):
+    own, foreign = (_regency_with_teams(new_uow, code, 1, TOPICS) for code in ("35.95", "35.96"))
+    trainer = Caller(user="t", role="trainer", regency="35.95", correlation_id="test")
+    cases = [(operator("35.95"), [own, foreign], "programme_not_found"), (trainer, [own], "forbidden"),
+             (PROVINCE, [own, own], "plan_programmes_repeated")]
+    for caller, ids, code in cases:
+        with pytest.raises(DomainError) as refused:
+            plans.preview_plans(new_uow(), caller, in_process, parse_command(PlanTogether, {"programme_ids": ids}))
+        assert refused.value.code == code
+    second_own = programme(new_uow, "35.95")["id"]  # two programmes of one regency
+    with pytest.raises(DomainError) as same_regency:
+        plans.preview_plans(new_uow(), PROVINCE, in_process,
+                            parse_command(PlanTogether, {"programme_ids": [own, second_own]}))
+    assert same_regency.value.code == "plan_programmes_repeated"
+    mine = plans.preview_plans(new_uow(), operator("35.95"), in_process,
+                               parse_command(PlanTogether, {"programme_ids": [own]}))["previews"]
+    with pytest.raises(DomainError) as not_theirs:
+        plans.publish_plans(new_uow(), operator("35.96"), parse_command(PublishTogether, {
+            "preview_ids": [mine[0]["id"]]}))
+    assert not_theirs.value.code == "programme_not_found"
+    with pytest.raises(DomainError) as unknown:
+        plans.publish_plans(new_uow(), PROVINCE, parse_command(PublishTogether, {"preview_ids": [str(uuid.uuid4())]}))
+    assert unknown.value.code == "plan_preview_not_found"

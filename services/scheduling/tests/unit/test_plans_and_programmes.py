@@ -1,12 +1,15 @@
 """Who sits where, what a publication changes, fingerprints, and the rules of programmes and venues."""
+import hashlib
+import json
 import uuid
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from bimtek_shared.contracts.errors import DomainError
-from scheduling.domain import programmes
-from scheduling.domain.planning import PlannedSession, PlanningProblem, Programme, Team, Venue
+from scheduling.domain import plans, programmes
+from scheduling.domain.planning import PlannedSession, PlanningProblem, Programme, ResourcePerson, Team, Venue
 from scheduling.domain.plans import assign_participants, compare, fingerprint
 
 PROGRAMME = uuid.uuid4()
@@ -118,6 +121,26 @@ def test_a_fingerprint_ignores_order_but_not_people():
     swapped = {a: [members[a][0], uuid.uuid4()], b: members[b]}  # one left, another came: same count
     assert fingerprint(_problem(teams, days), swapped) != same
     assert fingerprint(_problem(teams, days - {date(2025, 10, 2)}), members) != same
+
+
+def test_a_fingerprint_is_one_dump_of_the_whole_problem_though_written_part_by_part():
+    """Shared parts (resource persons, bookings, holidays) are written once per value: the hash
+    is still that of the whole, and a change to any of them still changes it."""
+    a = uuid.uuid4()
+    person = ResourcePerson(uuid.uuid4(), 'Dra. "Sri" Wahyuni', frozenset({"Koperasi", "Usaha"}),
+                            frozenset({date(2025, 10, 1), date(2025, 10, 6)}))
+    problem = replace(_problem((Team(a, "35.17", "35.17.01", 2),), frozenset({date(2025, 10, 1)})),
+                      resource_persons=(person,), booked=((person.id, date(2025, 10, 6)),),
+                      non_working_days=frozenset({date(2025, 10, 20)}),
+                      neighbours=frozenset({("35.17.01", "35.17.02")}))
+    members = {a: people(2)}
+    whole = {"problem": plans._canonical(problem),
+             "members": [[str(a), sorted(str(p) for p in members[a])]]}
+    expected = hashlib.sha256(json.dumps(whole, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert fingerprint(problem, members) == expected
+    for changed in (replace(problem, booked=()), replace(problem, non_working_days=frozenset()),
+                    replace(problem, resource_persons=(replace(person, available=frozenset()),))):
+        assert fingerprint(changed, members) != expected
 
 
 def jombang_2025(**changes) -> programmes.TrainingProgramme:
