@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from .db import make_engine, make_sessionmaker
-from .idempotency import IdempotencyMiddleware, purge_expired_periodically
+from .housekeeping import purge_expired_periodically
+from .idempotency import IdempotencyMiddleware
 from .loop_lag import track_event_loop_lag
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware, cors_options
 from .nul_characters import NulCharacterMiddleware

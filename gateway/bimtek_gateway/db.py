@@ -51,6 +51,7 @@ refresh_tokens = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     # Deactivating a user or resetting a password revokes all of the user's families at once.
     Index("ix_refresh_tokens_subject", "subject_kind", "subject"),
+    Index("ix_refresh_tokens_expires_at", "expires_at"),  # housekeeping deletes the expired
 )
 
 # Check-in phones: an opaque token issued by an administrator, limited to a regency and to a venue,

@@ -17,8 +17,8 @@ on each retry of it. Recommended, not required: a write without the header simpl
   request: 422 ``idempotency_key_reused``. While the first still runs: 409
   ``idempotency_request_in_flight`` with ``Retry-After``.
 - Records live IDEMPOTENCY_TTL_SECONDS (a day). Expired ones count as absent (a new request may
-  take the key over) and are deleted by ``purge_expired_periodically``, which every replica runs in
-  its lifespan (in batches, SKIP LOCKED, so replicas never wait for each other).
+  take the key over) and are deleted by ``housekeeping.purge_expired_periodically``, which every
+  replica runs in its lifespan.
 - A replica that dies mid-request leaves its record ``in_flight``; the claim lapses at
   ``locked_until`` (IDEMPOTENCY_LOCK_SECONDS), then a retry of the same request takes it over.
   ``locked_until`` is also the claim's fencing token: a holder that overran its claim cannot
@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -58,8 +58,6 @@ REPLAYED_HEADERS = frozenset({b"content-type", b"location", b"content-language"}
 MAX_STORED_BODY_BYTES = 1_048_576  # write answers are small; a larger one is not kept
 IN_FLIGHT_RETRY_AFTER_SECONDS = 1
 HASH_IN_THREAD_BYTES = 256 * 1024  # hashlib lets go of the GIL; smaller chunks are not worth a thread
-PURGE_INTERVAL_SECONDS = 600
-PURGE_BATCH = 1000
 IN_FLIGHT, COMPLETED = "in_flight", "completed"
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 _MAX_PATH = idempotency_keys.c.path.type.length
@@ -172,34 +170,6 @@ async def release(sessions: async_sessionmaker, principal: str, key: str, claime
             .where(record.principal == principal, record.key == key, record.state == IN_FLIGHT,
                    record.locked_until == claimed.locked_until)
         )
-
-
-async def purge_expired(sessions: async_sessionmaker, batch_size: int = PURGE_BATCH) -> int:
-    """Delete expired records, a batch per transaction; returns how many."""
-    record = idempotency_keys.c
-    purged = 0
-    while True:
-        expired = (select(record.principal, record.key).where(record.expires_at <= func.now())
-                   .limit(batch_size).with_for_update(skip_locked=True))
-        async with sessions.begin() as session:
-            result = await session.execute(
-                delete(idempotency_keys).where(tuple_(record.principal, record.key).in_(expired)))
-        purged += result.rowcount
-        if result.rowcount < batch_size:
-            return purged
-
-
-async def purge_expired_periodically(sessions: async_sessionmaker,
-                                     interval_seconds: float = PURGE_INTERVAL_SECONDS) -> None:
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            purged = await purge_expired(sessions)
-        except Exception as exc:  # noqa: BLE001 -- the next round tries again
-            log.warning("purging expired idempotency records failed (%s)", type(exc).__name__)
-        else:
-            if purged:
-                log.info("purged %d expired idempotency records", purged)
 
 
 def worth_storing(status: int, headers: list[tuple[bytes, bytes]]) -> bool:

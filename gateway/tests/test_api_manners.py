@@ -31,7 +31,7 @@ from fastapi import FastAPI
 from prometheus_client import REGISTRY
 
 from bimtek_gateway.app import create_app
-from bimtek_gateway.idempotency import purge_expired
+from bimtek_gateway.housekeeping import purge_expired
 from bimtek_gateway.settings import GatewaySettings
 from tests.integration.harness import RPC_TIMEOUT_SECONDS, System, participant_body, wait_until
 from tests.support.fixtures import private_rabbitmq  # noqa: F401 -- a fixture
@@ -214,7 +214,7 @@ async def test_expired_records_are_ignored_and_purged(system):
         assert len(records(system, key)) == 1
         expires_at = system.query("gateway", "SELECT expires_at FROM idempotency_keys WHERE key = %s", (key,))[0][0]
         wait_until(lambda: database_now_is_past(system, expires_at), timeout=5)
-        assert await purge_expired(short_lived.app.state.sessions) >= 1
+        assert await purge_expired(short_lived.app.state.sessions, "idempotency records") >= 1
     assert records(system, key) == []
     assert system.count("gateway", "idempotency_keys", "expires_at <= now()") == 0
 

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from bimtek_gateway.housekeeping import purge_expired
 from bimtek_gateway.identity import Role
 from gateway.tests.integration.identity_fixtures import (  # noqa: F401 - fixtures
     JOMBANG, add_user, bearer, claims, client, gateway_database_url, headers_of, settings, sign_in, sql,
@@ -100,6 +101,24 @@ def test_an_expired_or_unknown_refresh_token_is_refused(client, gateway_database
     assert refresh(client, token).status_code == 401
     assert refresh(client, "bkr_" + "A" * 43).status_code == 401
     assert client.post("/api/v1/auth/refresh", json={}).status_code == 422
+
+
+def test_expired_refresh_tokens_are_deleted_and_live_families_keep_working(client, gateway_database_url):
+    operator = add_user(gateway_database_url, Role.OPERATOR, JOMBANG)
+    lapsed, live = (sign_in(client, operator)["refresh_token"] for _ in range(2))
+    digest = hashlib.sha256(lapsed.encode()).digest()
+    sql(gateway_database_url, "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' "
+        "WHERE token_sha256 = %s", digest)
+    before = refresh(client, lapsed).status_code
+
+    # On the app's own event loop, where its database engine lives; batches of one.
+    purged = client.portal.call(purge_expired, client.app.state.sessions, "refresh tokens", 1)
+
+    assert purged >= 1
+    assert sql(gateway_database_url, "SELECT count(*) FROM refresh_tokens WHERE token_sha256 = %s", digest) == [(0,)]
+    assert sql(gateway_database_url, "SELECT count(*) FROM refresh_tokens WHERE expires_at <= now()") == [(0,)]
+    assert refresh(client, lapsed).status_code == before == 401  # refused the same, deleted or not
+    assert refresh(client, live).status_code == 200
 
 
 def test_a_deactivated_users_refresh_fails_and_sign_in_too(client, gateway_database_url):

@@ -234,6 +234,10 @@ class SchedulingService:
     def get_progress(self, regency: str | None = None) -> dict:
         return progress.get_progress(self.uow, self.caller, regency)
 
+    @periodic("SCAN_PURGE_SECONDS", 3600)
+    def purge_old_check_in_scans(self) -> None:
+        attendance.purge_old_scans(self.uow)
+
     @periodic("PROGRESS_REFRESH_SECONDS", 15)
     def refresh_progress_gauges(self) -> None:
         progress.refresh_progress_gauges(self.uow)

@@ -1,6 +1,6 @@
 from typing import Any
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from bimtek_shared.service_settings import ServiceSettings
 
@@ -17,6 +17,8 @@ class SchedulingSettings(ServiceSettings):
     # Invitation QR codes: the key ring "id:base64seed,..." (ids 1-255) and the id that signs new ones.
     qr_signing_keys: str = DEVELOPMENT_QR_SIGNING_KEYS
     qr_active_key_id: int | None = None
+    # How often check-in scans of sessions closed long ago are deleted (service_layer/attendance.py).
+    scan_purge_seconds: float = Field(default=3600, gt=0)
 
     @model_validator(mode="after")
     def _qr_keys_make_a_ring(self) -> "SchedulingSettings":
@@ -32,4 +34,5 @@ class SchedulingSettings(ServiceSettings):
 
     def nameko_config(self) -> dict[str, Any]:
         return {**super().nameko_config(),
-                "QR_SIGNING_KEYS": self.qr_signing_keys, "QR_ACTIVE_KEY_ID": self.qr_active_key_id}
+                "QR_SIGNING_KEYS": self.qr_signing_keys, "QR_ACTIVE_KEY_ID": self.qr_active_key_id,
+                "SCAN_PURGE_SECONDS": self.scan_purge_seconds}

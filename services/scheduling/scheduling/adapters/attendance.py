@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Uuid, column, insert, select, tuple_, update, values
+from sqlalchemy import Integer, String, Uuid, column, delete, insert, select, tuple_, update, values
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -163,6 +163,15 @@ class AttendanceRepository:
             self._session.execute(insert(session_outcomes), [
                 {"session_id": session_id, "participant_id": o.participant_id, "programme_id": programme_id,
                  "days_attended": o.days_attended, "complete": o.complete} for o in outcomes])
+
+    def purge_scans(self, closed_before: datetime, batch_size: int) -> int:
+        """Delete up to ``batch_size`` check-in scans of sessions closed before ``closed_before``;
+        returns how many (SKIP LOCKED: two instances purging never wait for each other)."""
+        doomed = (select(check_in_scans.c.nonce)
+                  .join(session_closures, session_closures.c.session_id == check_in_scans.c.session_id)
+                  .where(session_closures.c.closed_at < closed_before).limit(batch_size)
+                  .with_for_update(of=check_in_scans, skip_locked=True))
+        return self._session.execute(delete(check_in_scans).where(check_in_scans.c.nonce.in_(doomed))).rowcount
 
     def outcomes(self, session_id: uuid.UUID) -> list[Outcome]:
         rows = self._session.execute(

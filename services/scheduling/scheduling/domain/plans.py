@@ -18,7 +18,30 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from .planning import PlannedSession, PlanningProblem
+from .planning import PlannedSession, PlanningProblem, Previous
+
+# -- several programmes at once -----------------------------------------------------------------
+def together(problems: Sequence[PlanningProblem]) -> PlanningProblem:
+    """One problem of several programmes' (one per regency, each with the same resource persons
+    and bookings): the province's resource persons' days are then decided for all at once."""
+    if len(problems) == 1:
+        return problems[0]
+    previous = [p.previous for p in problems if p.previous is not None]
+    neighbours = [p.neighbours for p in problems if p.neighbours is not None]
+    return PlanningProblem(
+        programmes=tuple(programme for p in problems for programme in p.programmes),
+        teams=tuple(team for p in problems for team in p.teams),
+        venues=tuple(venue for p in problems for venue in p.venues),
+        resource_persons=problems[0].resource_persons,
+        non_working_days=frozenset().union(*(p.non_working_days for p in problems)),
+        booked=problems[0].booked,
+        # Kecamatan codes are unique in the province, so each regency's pairs stay its own.
+        neighbours=frozenset().union(*neighbours) if neighbours else None,
+        previous=Previous(sessions=tuple(s for p in previous for s in p.sessions),
+                          locked_sessions=frozenset().union(*(p.locked_sessions for p in previous)),
+                          pinned=tuple(pin for p in previous for pin in p.pinned)) if previous else None,
+    )
+
 
 # -- fingerprints ---------------------------------------------------------------------------------
 def fingerprint(problem: PlanningProblem, members: Mapping[uuid.UUID, Sequence[uuid.UUID]]) -> str:

@@ -18,7 +18,7 @@ import base64
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bimtek_shared.contracts.caller import Caller, require_caller, require_role
@@ -40,6 +40,11 @@ from .commands import AttendanceByHand, AttendanceSheetQuery, CheckInScope, Chec
 from .unit_of_work import SchedulingUnitOfWork
 
 CpuRun = Callable[..., Any]  # CpuRunner.run: fn(*args) computed in a worker process
+# A closed session's raw scans (which phone saw whom, when) are kept this long for questions about
+# its attendance, then deleted: its attendance and outcomes stay, and after closing no scan of it
+# is accepted, so no nonce is needed to spot a repeated upload.
+SCANS_KEPT_AFTER_CLOSING = timedelta(days=90)
+PURGE_BATCH = 1000
 DEVICES = frozenset({"device"})
 PARTICIPANT = "participant"
 
@@ -368,3 +373,19 @@ def _announce_closure(uow: SchedulingUnitOfWork, session: SessionFacts, programm
         completed=len(completed), not_completed=len(decided) - len(completed), closed_by=caller.user,
         closed_at=at), session.id))
     uow.add_to_outbox(events)
+
+
+# -- retention ---------------------------------------------------------------------------------------
+def purge_old_scans(uow: SchedulingUnitOfWork, *, now: datetime | None = None,
+                    kept: timedelta = SCANS_KEPT_AFTER_CLOSING, batch_size: int = PURGE_BATCH) -> int:
+    """Delete the check-in scans of sessions closed more than ``kept`` ago, a batch per
+    transaction; returns how many."""
+    closed_before = (now or _now()) - kept
+    purged = 0
+    while True:
+        with uow:
+            deleted = uow.attendance.purge_scans(closed_before, batch_size)
+            uow.commit()
+        purged += deleted
+        if deleted < batch_size:
+            return purged

@@ -40,7 +40,7 @@ from ..adapters import calendar
 from ..domain import planner
 from ..domain.cooperatives import KnownCooperative
 from ..domain.planning import Plan, PlannedSession, PlanningProblem, Previous, Team
-from ..domain.plans import PlanChanges, PublishedSession, assign_participants, compare, fingerprint, seats_of
+from ..domain.plans import PlanChanges, PublishedSession, assign_participants, compare, fingerprint, seats_of, together
 from ..domain.programmes import TrainingProgramme
 from .access import PLANNERS, READERS, listed_regency
 from .commands import ListSessions, PlanTogether, PublishTogether
@@ -123,29 +123,6 @@ def _inputs_of(uow: SchedulingUnitOfWork, programmes: Sequence[TrainingProgramme
 
 def _not_plannable(uow: SchedulingUnitOfWork, regency: str) -> dict[str, int]:
     return uow.participants.not_plannable([regency])[regency]
-
-
-def _planned_together(inputs: Sequence[Inputs]) -> PlanningProblem:
-    """One problem of several programmes (one per regency): the province's resource persons' days
-    are then decided for all of them at once."""
-    if len(inputs) == 1:
-        return inputs[0].problem
-    problems = [i.problem for i in inputs]
-    previous = [p.previous for p in problems if p.previous is not None]
-    neighbours = [p.neighbours for p in problems if p.neighbours is not None]
-    return PlanningProblem(
-        programmes=tuple(programme for p in problems for programme in p.programmes),
-        teams=tuple(team for p in problems for team in p.teams),
-        venues=tuple(venue for p in problems for venue in p.venues),
-        resource_persons=problems[0].resource_persons,
-        non_working_days=frozenset().union(*(p.non_working_days for p in problems)),
-        booked=problems[0].booked,
-        # Kecamatan codes are unique in the province, so each regency's pairs stay its own.
-        neighbours=frozenset().union(*neighbours) if neighbours else None,
-        previous=Previous(sessions=tuple(s for p in previous for s in p.sessions),
-                          locked_sessions=frozenset().union(*(p.locked_sessions for p in previous)),
-                          pinned=tuple(pin for p in previous for pin in p.pinned)) if previous else None,
-    )
 
 
 # -- stored plans ---------------------------------------------------------------------------------
@@ -283,7 +260,7 @@ def preview_plans(uow: SchedulingUnitOfWork, caller: Caller | None, cpu_run: Cpu
         if len({p.regency for p in programmes}) != len(programmes):
             raise DomainError("plan_programmes_repeated")
         inputs = _inputs_of(uow, programmes)
-        plan = cpu_run(planner.plan, _planned_together(inputs))
+        plan = cpu_run(planner.plan, together([i.problem for i in inputs]))
         not_plannable = uow.participants.not_plannable([p.regency for p in programmes])
         at = _now()
         previews = []

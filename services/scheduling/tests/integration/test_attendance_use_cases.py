@@ -343,6 +343,29 @@ def test_closing_completes_those_present_enough_once_and_refuses_later_attendanc
     assert [p["complete"] for p in status["participants"]].count(True) == 2
 
 
+def test_a_closed_sessions_scans_are_deleted_after_the_retention_and_its_attendance_stays(new_uow, world):
+    """After the closing test: session 2 is closed, session 1 is not."""
+    closed, still_open = world.sessions[1], world.sessions[0]
+
+    def scans(session_id: uuid.UUID) -> int:
+        return query(new_uow, "SELECT count(*) FROM check_in_scans WHERE session_id = :s", s=session_id)[0][0]
+
+    kept_scans, open_scans, present = scans(closed), scans(still_open), attended(new_uow, closed)
+    assert kept_scans >= 3 and open_scans >= 1
+    closed_at = query(new_uow, "SELECT closed_at FROM session_closures WHERE session_id = :s", s=closed)[0][0]
+    minute = timedelta(minutes=1)
+
+    assert attendance.purge_old_scans(new_uow(), now=closed_at + attendance.SCANS_KEPT_AFTER_CLOSING - minute) == 0
+    assert scans(closed) == kept_scans
+    purged = attendance.purge_old_scans(new_uow(), now=closed_at + attendance.SCANS_KEPT_AFTER_CLOSING + minute,
+                                        batch_size=2)  # batches smaller than the backlog
+
+    assert purged == kept_scans and scans(closed) == 0 and scans(still_open) == open_scans
+    assert attended(new_uow, closed) == present
+    assert [p["complete"] for p in attendance.get_attendance(new_uow(), OPERATOR, str(closed))["participants"]
+            ].count(True) == 2
+
+
 def test_the_certificate_of_a_completion_is_noted_newest_version_first(new_uow, world):
     """After the closure above: certificates' events, in any order and twice, leave the newest word."""
     person, session = world.teams[1][0], world.sessions[1]

@@ -488,7 +488,8 @@ def test_programmes_planned_together_share_their_resource_persons_and_publish_in
 
     before = last_outbox_id(new_uow)
     ids = [p["id"] for p in together]
-    published = plans.publish_plans(new_uow(), PROVINCE, parse_command(PublishTogether, {"preview_ids": ids}))["plans"]
+    publish = parse_command(PublishTogether, {"preview_ids": ids})
+    published = plans.publish_plans(new_uow(), PROVINCE, publish)["plans"]
 
     assert [(p["id"], p["status"], p["revision"]) for p in published] == [(ids[0], "published", 1),
                                                                            (ids[1], "published", 1)]
@@ -500,7 +501,7 @@ def test_programmes_planned_together_share_their_resource_persons_and_publish_in
                                                                                                "2025-10-14"]
     assert [plans.get_plan(new_uow(), PROVINCE, pid)["id"] for pid in (first, second)] == ids
     # A retry publishes nothing twice.
-    again = plans.publish_plans(new_uow(), PROVINCE, parse_command(PublishTogether, {"preview_ids": ids}))["plans"]
+    again = plans.publish_plans(new_uow(), PROVINCE, publish)["plans"]
     assert again == published and last_outbox_id(new_uow) - before == 6
 
 
