@@ -156,6 +156,10 @@ class Services:
     async def call(self, service: str, method: str, **kwargs: Any) -> Any:
         return await self._client.call(service, method, kwargs=kwargs, context=self._context, timeout=self._timeout)
 
+    def waiting(self, seconds: float) -> "Services":
+        """The same calls, waiting this long for an answer (for the few that do seconds of work)."""
+        return Services(self._client, self._context, seconds)
+
 
 async def get_services(
     request: Request, caller: CurrentCaller, settings: Annotated[GatewaySettings, Depends(get_settings)]

@@ -142,3 +142,11 @@ def test_writes_without_a_key_or_without_a_principal_simply_run():
                        headers={"Idempotency-Key": "k1", "Authorization": f"Bearer {access_token()}"}
                        ).status_code == 200
     assert bodies == [b'{"a":1}', b'{"a":2}', b'{"a":3}', b'{"username":"a"}']
+
+
+@pytest.mark.parametrize("waits", [{"rpc_timeout_seconds": 60.0}, {"plan_together_timeout_seconds": 60.0}])
+def test_a_claim_must_outlast_the_longest_wait_for_a_service(waits):
+    """A claim lapsing while its request still waits would let a retry run the write a second time."""
+    with pytest.raises(ValueError, match="IDEMPOTENCY_LOCK_SECONDS must be longer"):
+        GatewaySettings(idempotency_lock_seconds=60.0, **waits)
+    assert GatewaySettings(idempotency_lock_seconds=61.0, **waits).idempotency_lock_seconds == 61.0

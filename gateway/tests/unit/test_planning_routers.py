@@ -7,8 +7,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bimtek_gateway.dependencies import get_caller, get_services
+from bimtek_gateway.dependencies import get_caller, get_services, get_settings
 from bimtek_gateway.problems import install_problem_handlers
+from bimtek_gateway.settings import GatewaySettings
 from bimtek_gateway.routers import (
     cooperative_sessions, plan_previews, plans, plans_together, programmes, resource_persons, sessions, venues,
 )
@@ -65,6 +66,11 @@ ANSWERS = {
 class SchedulingStandIn:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.waits: list[float] = []
+
+    def waiting(self, seconds: float) -> "SchedulingStandIn":
+        self.waits.append(seconds)
+        return self
 
     async def call(self, service: str, method: str, **kwargs: Any) -> Any:
         assert service == "scheduling"
@@ -80,6 +86,8 @@ def client(role: str, regency: str = "35.17") -> tuple[TestClient, SchedulingSta
     stand_in = SchedulingStandIn()
     app.dependency_overrides[get_caller] = lambda: Caller(user="u", role=role, regency=regency, correlation_id="r")
     app.dependency_overrides[get_services] = lambda: stand_in
+    settings = GatewaySettings()
+    app.dependency_overrides[get_settings] = lambda: settings
     return TestClient(app), stand_in
 
 
@@ -184,6 +192,7 @@ def test_programmes_are_planned_and_published_together_by_their_ids():
     published = http.post(f"{API}/plan-publications", json={"preview_ids": [OTHER_ID]})
     assert published.status_code == 200 and published.json()["plans"][0]["status"] == "published"
     assert stand_in.calls[-1] == ("publish_plans", {"command": {"preview_ids": [OTHER_ID]}})
+    assert stand_in.waits == [45.0, 45.0]  # PLAN_TOGETHER_TIMEOUT_SECONDS, not the 10 s of other calls
     for url, body in ((f"{API}/plan-previews", {"programme_ids": []}),
                       (f"{API}/plan-previews", {"programme_ids": [ID] * 101}),
                       (f"{API}/plan-previews", {"programme_ids": ["not-an-id"]}),
