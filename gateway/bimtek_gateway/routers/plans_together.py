@@ -38,7 +38,7 @@ async def publish_plans(body: PublishTogetherIn, caller: ProgrammePlanner, servi
     `resource_person_double_booked` if another plan took one of their resource persons' days
     meanwhile. Previews already published are answered again, so a retry publishes nothing twice.
     Both wait up to PLAN_TOGETHER_TIMEOUT_SECONDS (45 s) for scheduling; past that, 504, and a
-    retry of the publication answers what the first one published.
+    retry of the publication answers what the first one published (run twice, it publishes once).
     The events are those of publishing each programme alone."""
     return await services.waiting(settings.plan_together_timeout_seconds).call(
         "scheduling", "publish_plans", command={"preview_ids": [str(pid) for pid in body.preview_ids]})
