@@ -63,6 +63,7 @@ _SHARED = frozenset({"resource_persons", "booked", "non_working_days"})
 
 
 def _json(value: Any) -> str:
+    """Canonical JSON text (sorted keys, no spaces): what is hashed, and how set members sort."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
@@ -81,9 +82,9 @@ def _canonical(value: Any) -> Any:
     if names:
         return {name: _canonical(getattr(value, name)) for name in names}
     if isinstance(value, Mapping):
-        return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=_sort_key)
+        return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=_json)
     if isinstance(value, (set, frozenset)):
-        return sorted((_canonical(item) for item in value), key=_sort_key)
+        return sorted((_canonical(item) for item in value), key=_json)
     if isinstance(value, (list, tuple)):
         return [_canonical(item) for item in value]
     if isinstance(value, (date, datetime)):
@@ -100,9 +101,6 @@ def _field_names(cls: type) -> tuple[str, ...]:
     """A dataclass's field names (none for any other type), looked up once per class."""
     return tuple(f.name for f in fields(cls)) if is_dataclass(cls) else ()
 
-
-def _sort_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 # -- who sits where ----------------------------------------------------------------------------------
@@ -131,23 +129,20 @@ def assign_participants(
     def free(session: uuid.UUID, cooperative: uuid.UUID) -> bool:
         return quota.get((session, cooperative), room[session]) > 0
 
-    def take(participant: uuid.UUID, session: uuid.UUID, cooperative: uuid.UUID) -> None:
-        seats[participant] = session
-        room[session] -= 1
+    def take(people: Sequence[uuid.UUID], session: uuid.UUID, cooperative: uuid.UUID) -> None:
+        """Seat these people of the cooperative in the session (a whole team at once: a province
+        is 68,000 people)."""
+        seats.update(dict.fromkeys(people, session))
+        room[session] -= len(people)
         if (session, cooperative) in quota:
-            quota[(session, cooperative)] -= 1
+            quota[(session, cooperative)] -= len(people)
 
     seats: dict[uuid.UUID, uuid.UUID] = {}
     split = []
     for cooperative in sorted(sessions_of):
         held = sessions_of[cooperative]
         if len(held) == 1:
-            # The whole team at once: what take() does for each of them (a province is 68,000 people).
-            team = members.get(cooperative, ())
-            seats.update(dict.fromkeys(team, held[0]))
-            room[held[0]] -= len(team)
-            if (held[0], cooperative) in quota:
-                quota[(held[0], cooperative)] -= len(team)
+            take(members.get(cooperative, ()), held[0], cooperative)
         else:
             split.append(cooperative)
     # Everyone of a split team who may stay stays, before anyone else takes a seat.
@@ -156,12 +151,12 @@ def assign_participants(
         for participant in members.get(cooperative, ()):
             was = previous.get(participant)
             if was in sessions_of[cooperative] and free(was, cooperative):
-                take(participant, was, cooperative)
+                take((participant,), was, cooperative)
             else:
                 newcomers.append((participant, cooperative))
     for participant, cooperative in newcomers:
         held = sessions_of[cooperative]
-        take(participant, next((s for s in held if free(s, cooperative)), held[-1]), cooperative)
+        take((participant,), next((s for s in held if free(s, cooperative)), held[-1]), cooperative)
     return seats
 
 

@@ -270,7 +270,9 @@ def preview_plans(uow: SchedulingUnitOfWork, caller: Caller | None, cpu_run: Cpu
             uow.plans.add(plan_id=preview_id, programme_id=programme_inputs.programme.id, kind="preview",
                           fingerprint=programme_inputs.fingerprint, content=content, created_by=caller.user,
                           created_at=at)
-            previews.append(_plan_summary(programme_inputs.programme, preview_id, "preview", content, at))
+            previews.append(_plan_summary(programme_inputs.programme, {
+                "id": preview_id, "status": "preview", "revision": None, "created_at": at, "published_at": None,
+                "content": content}))
         uow.commit()
         return {"previews": previews}
 
@@ -303,24 +305,20 @@ def publish_plans(uow: SchedulingUnitOfWork, caller: Caller | None, command: Pub
         for programme_inputs, row in zip(inputs, waiting):
             seen, _ = uow.plans.replan_state(programme_inputs.programme.id)
             sessions = [session_from_json(s) for s in row["content"]["sessions"]]
-            _publish(uow, programme_inputs, sessions, _changes(programme_inputs, sessions), row["id"], at)
+            revision = _publish(uow, programme_inputs, sessions, _changes(programme_inputs, sessions), row["id"], at)
             _settle_replan_requests(uow, programme_inputs.programme, seen, at)
+            rows[row["id"]] = {**row, "status": "published", "revision": revision, "published_at": at}
         uow.commit()
-        published = uow.plans.previews(ids)
-        return {"plans": [_plan_summary(programmes[published[pid]["programme_id"]], pid, published[pid]["status"],
-                                        published[pid]["content"], published[pid]["created_at"],
-                                        revision=published[pid]["revision"],
-                                        published_at=published[pid]["published_at"]) for pid in ids]}
+        return {"plans": [_plan_summary(programmes[rows[pid]["programme_id"]], rows[pid]) for pid in ids]}
 
 
-def _plan_summary(programme: TrainingProgramme, plan_id: uuid.UUID, status: str, content: dict[str, Any],
-                  created_at: datetime, *, revision: int | None = None,
-                  published_at: datetime | None = None) -> dict[str, Any]:
+def _plan_summary(programme: TrainingProgramme, row: dict[str, Any]) -> dict[str, Any]:
     """A stored plan's figures without its sessions: what a plan of many programmes answers per
     programme (the sessions are one read away, ``get_plan_preview`` or ``get_plan``)."""
-    return {"id": str(plan_id), "programme_id": str(programme.id), "regency": programme.regency, "status": status,
-            "revision": revision, "created_at": created_at.isoformat(),
-            "published_at": published_at.isoformat() if published_at else None,
+    content = row["content"]
+    return {"id": str(row["id"]), "programme_id": str(programme.id), "regency": programme.regency,
+            "status": row["status"], "revision": row["revision"], "created_at": row["created_at"].isoformat(),
+            "published_at": row["published_at"].isoformat() if row["published_at"] else None,
             "figures": content["figures"], "participants": content["participants"],
             "session_count": len(content["sessions"]), "unplaced_count": len(content["unplaced"]),
             "not_plannable": content["not_plannable"]}
