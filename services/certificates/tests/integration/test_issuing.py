@@ -4,9 +4,6 @@ duplicates and concurrent workers; numbers without gaps; re-issue on a correctio
 revocation kept in the history and in the outbox."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -15,13 +12,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
 from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.envelope import new_event
 from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from certificates.adapters.orm import metadata
 from certificates.adapters.signing import verify_token
@@ -31,6 +26,7 @@ from certificates.service_layer.handlers import record_roster_changes, record_ro
 from certificates.service_layer.issuing import document_for, revoke, verify_public
 from certificates.service_layer.unit_of_work import CertificatesUnitOfWork
 from certificates.settings import CertificatesSettings
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -44,16 +40,8 @@ CONFIG = CertificatesSettings(certificate_public_base_url="https://bimtek.exampl
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_issuing_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url), pool_size=10)
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "issuing", pool_size=10) as made:
+        yield made
 
 
 def new_uow(sessions) -> CertificatesUnitOfWork:

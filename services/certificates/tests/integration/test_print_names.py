@@ -6,19 +6,14 @@ with, so a cooperative renamed afterwards changes nothing printed, while a re-is
 names of its day."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
 from bimtek_shared.contracts.envelope import new_event
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from certificates.adapters.orm import metadata
 from certificates.service_layer.completions import record_completions
@@ -28,6 +23,7 @@ from certificates.service_layer.places import record_cooperatives
 from certificates.service_layer.training import record_sessions
 from certificates.service_layer.unit_of_work import CertificatesUnitOfWork
 from certificates.settings import CertificatesSettings
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +38,8 @@ NAMES = {"village_names": {"35.17.09.2003": "Plandi", "35.17.09.2004": "Jelakomb
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_print_names_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url), pool_size=5)
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "print_names", pool_size=5) as made:
+        yield made
 
 
 @pytest.fixture

@@ -3,20 +3,15 @@ for this module, migrated to head, dropped afterwards): the newest version wins 
 of arrival, and an erasure leaves a tombstone that a late registration does not fill again."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import event, text
 
 from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.envelope import new_event
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from certificates.adapters.orm import metadata
 from certificates.service_layer.completions import record_completions
@@ -25,6 +20,7 @@ from certificates.service_layer.handlers import (
 )
 from certificates.service_layer.unit_of_work import CertificatesUnitOfWork
 from certificates.settings import CertificatesSettings
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +32,8 @@ COOPERATIVE = str(uuid.uuid4())
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_roster_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url))
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "roster") as made:
+        yield made
 
 
 @pytest.fixture

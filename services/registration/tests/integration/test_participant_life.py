@@ -8,8 +8,6 @@ import base64
 import itertools
 import json
 import os
-import subprocess
-import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -17,12 +15,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
 from bimtek_shared.contracts.caller import PROVINCE_WIDE, Caller
 from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from registration.adapters.nik_protector import NikProtector, key_id_of
 from registration.adapters.orm import metadata
@@ -35,6 +31,7 @@ from registration.service_layer.commands import (
     WithdrawParticipant,
 )
 from registration.service_layer.unit_of_work import RegistrationUnitOfWork
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -62,21 +59,14 @@ def person(female: bool = False) -> dict:
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_life_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url), pool_size=10)
-        with engine.begin() as conn:
-            conn.execute(text("INSERT INTO provinces (code, name) VALUES ('35', 'Jawa Timur')"))
-            conn.execute(text("INSERT INTO regencies (code, province_code, name, kind) VALUES "
-                              "('35.17', '35', 'Kabupaten Jombang', 'kabupaten'), "
-                              "('35.16', '35', 'Kabupaten Mojokerto', 'kabupaten')"))
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    def two_regencies(conn) -> None:
+        conn.execute(text("INSERT INTO provinces (code, name) VALUES ('35', 'Jawa Timur')"))
+        conn.execute(text("INSERT INTO regencies (code, province_code, name, kind) VALUES "
+                          "('35.17', '35', 'Kabupaten Jombang', 'kabupaten'), "
+                          "('35.16', '35', 'Kabupaten Mojokerto', 'kabupaten')"))
+
+    with migrated_sessions(UNIT, "life", pool_size=10, prepare=two_regencies) as made:
+        yield made
 
 
 def make_uow(sessions, config: dict | None = None) -> RegistrationUnitOfWork:

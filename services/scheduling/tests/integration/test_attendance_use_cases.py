@@ -5,10 +5,7 @@ concurrently), attendance by hand, and closing a session."""
 from __future__ import annotations
 
 import base64
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
@@ -17,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
 from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.envelope import new_event
 from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from scheduling.adapters.invitation_tokens import InvitationSigner
 from scheduling.adapters.orm import metadata
@@ -35,6 +30,7 @@ from scheduling.service_layer.commands import (
 )
 from scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 from scheduling.settings import DEVELOPMENT_QR_SIGNING_KEYS
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -51,16 +47,8 @@ def in_process(fn, *args):
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_sched_attendance_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url), pool_size=6)
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "sched_attendance", pool_size=6) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,18 @@
 module, migrated to head, dropped afterwards): each event once, the newest version kept."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import sessionmaker
 
 from bimtek_shared.contracts.envelope import new_event
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from scheduling.adapters.orm import metadata
 from scheduling.service_layer.handlers import record_cooperatives
 from scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -28,16 +23,8 @@ REGISTERED, UPDATED = "scheduling.handle_cooperative_registered", "scheduling.ha
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_sched_coops_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url))
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "sched_coops") as made:
+        yield made
 
 
 @pytest.fixture

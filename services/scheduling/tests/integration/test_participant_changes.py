@@ -3,25 +3,21 @@ this module, migrated to head, dropped afterwards): the withdrawn and the erased
 list for good, the newest version wins, and substitutions are kept as links."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
 from bimtek_shared.contracts.envelope import new_event
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from scheduling.adapters.orm import metadata
 from scheduling.service_layer.handlers import (
     record_participant_changes, record_registered_participants, record_substitutions,
 )
 from scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +29,8 @@ FIRST, SECOND = str(uuid.uuid4()), str(uuid.uuid4())  # cooperatives
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_sched_changes_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url))
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "sched_changes") as made:
+        yield made
 
 
 @pytest.fixture

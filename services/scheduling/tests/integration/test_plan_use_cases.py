@@ -4,9 +4,6 @@ preview, publish, the events, re-plans after changes, manual moves and locks, an
 person who can never be booked twice on a day by two regencies."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import uuid
 from collections import Counter
@@ -15,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import text
 
 from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.persistence.database import create_database_if_missing, drop_database_if_exists, sync_url
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from scheduling.adapters.orm import metadata
 from scheduling.domain.planning import PlannedSession
@@ -32,6 +27,7 @@ from scheduling.service_layer.commands import (
     parse_command,
 )
 from scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+from tests.support.databases import migrated_sessions
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +45,8 @@ def in_process(fn, *args):
 
 @pytest.fixture(scope="module")
 def sessions():
-    url = f"postgresql://postgres@127.0.0.1:5432/bimtek_test_sched_plans_{uuid.uuid4().hex[:8]}"
-    create_database_if_missing(url)
-    try:
-        subprocess.run([sys.executable, "-m", "alembic", "-c", str(UNIT / "alembic.ini"), "upgrade", "head"],
-                       env={**os.environ, "DATABASE_URL": url}, cwd=UNIT, check=True, stdout=subprocess.DEVNULL)
-        engine = create_engine(sync_url(url), pool_size=6)
-        yield sessionmaker(engine, expire_on_commit=False)
-        engine.dispose()
-    finally:
-        drop_database_if_exists(url)
+    with migrated_sessions(UNIT, "sched_plans", pool_size=6) as made:
+        yield made
 
 
 @pytest.fixture
