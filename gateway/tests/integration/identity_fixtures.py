@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from bimtek_gateway.app import create_app
 from bimtek_gateway.db import make_engine, make_sessionmaker
 from bimtek_gateway.identity import Role, create_user, verify_access_token
 from bimtek_gateway.settings import GatewaySettings
+from tests.support.databases import migrated_database
 
 POSTGRES_URL = os.environ.get("GATEWAY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 AMQP_URI = os.environ.get("GATEWAY_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -51,21 +50,10 @@ def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def migrate(unit_folder: str, database_url: str) -> None:
-    subprocess.run([sys.executable, "-m", "alembic", "-c", str(REPO_ROOT / unit_folder / "alembic.ini"), "upgrade",
-                    "head"], env={**os.environ, "DATABASE_URL": database_url}, cwd=REPO_ROOT / unit_folder,
-                   check=True, stdout=subprocess.DEVNULL)
-
-
 @pytest.fixture(scope="module")
 def gateway_database_url() -> Iterator[str]:
-    name = f"bimtek_gw_identity_{uuid.uuid4().hex[:12]}"
-    url = create_database(name)
-    try:
-        migrate("gateway", url)
+    with migrated_database(REPO_ROOT / "gateway", "gw_identity", POSTGRES_URL) as url:
         yield url
-    finally:
-        drop_database(name)
 
 
 def sql(database_url: str, statement: str, *params: object) -> list[tuple]:

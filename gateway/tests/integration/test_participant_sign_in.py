@@ -19,10 +19,11 @@ from bimtek_gateway.app import create_app
 from bimtek_gateway.identity import Role
 from bimtek_shared.ops.local_stack import UNITS, LocalStack
 from gateway.tests.integration.identity_fixtures import (  # noqa: F401 - fixtures
-    JOMBANG, POSTGRES_URL, add_user, claims, create_database, drop_database, gateway_database_url,
-    gateway_settings, headers_of, migrate,
+    JOMBANG, POSTGRES_URL, REPO_ROOT, add_user, claims, create_database, drop_database, gateway_database_url,
+    gateway_settings, headers_of,
 )
 from tests.integration.harness import participant_body
+from tests.support.databases import migrate
 from tests.support.fixtures import private_rabbitmq  # noqa: F401 - fixture
 from tests.support.servers import PrivateRabbitMQ, free_port
 
@@ -39,7 +40,7 @@ def registration_service(private_rabbitmq: PrivateRabbitMQ, tmp_path_factory: py
     database = f"{prefix}_registration"
     create_database(database)
     try:
-        migrate("services/registration", stack.database_url("registration"))
+        migrate(REPO_ROOT / "services" / "registration", stack.database_url("registration"))
         stack.setup_broker()
         stack.start("registration")
         stack.wait_ready("registration")
