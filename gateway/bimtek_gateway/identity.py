@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -181,7 +182,32 @@ def issue_access_token_for(settings: GatewaySettings, subject: Subject) -> tuple
 _TOKEN_ROLES = {role.value for role in USER_ROLES | {Role.PARTICIPANT}}  # devices have no JWTs
 
 
+VERIFIED_TOKENS_KEPT = 10_000  # about 10 MB at most; a client keeps its access token up to 15 minutes
+# Access tokens already verified, by (signing key, token): each request needs its token's claims
+# twice (the rate limit's principal, then the caller) and a client sends the same token for up to
+# 15 minutes, while an Ed25519 verification costs more than the rest of the check. Keyed by the
+# settings' key object, so settings with another key (tests, a rotation) never see these.
+_verified: dict[tuple[object, str], dict] = {}
+
+
 def verify_access_token(settings: GatewaySettings, token: str) -> dict:
+    """The claims of a valid access token, or ``InvalidToken``. A token verified before is answered
+    from memory while it has not expired."""
+    key = (settings.signing_key, token)
+    claims = _verified.get(key)
+    if claims is not None:
+        if time.time() < claims["exp"] + CLOCK_LEEWAY.total_seconds():
+            return claims
+        _verified.pop(key, None)
+        raise InvalidToken("ExpiredSignatureError")
+    claims = _verify_access_token(settings, token)
+    if len(_verified) >= VERIFIED_TOKENS_KEPT:
+        _verified.pop(next(iter(_verified)))  # the oldest verified
+    _verified[key] = claims
+    return claims
+
+
+def _verify_access_token(settings: GatewaySettings, token: str) -> dict:
     try:
         claims = jwt.decode(
             token,

@@ -215,3 +215,28 @@ def test_a_well_signed_token_whose_ids_are_not_ids_is_refused(claim, value):
     claims = claims_for(s, role="cooperative_operator") | {"coop": str(uuid.uuid4()), claim: value}
     with pytest.raises(InvalidToken):
         verify_access_token(s, jwt.encode(claims, s.signing_key, algorithm="EdDSA"))
+
+
+def _pem(key: Ed25519PrivateKey) -> str:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+def test_a_verified_token_is_remembered_only_for_its_key_and_its_lifetime(monkeypatch: pytest.MonkeyPatch):
+    from bimtek_gateway import identity
+
+    s = settings()
+    token = forged(s, exp=datetime.now(timezone.utc) + timedelta(seconds=30))
+    checked: list[str] = []
+    verify = identity._verify_access_token
+    monkeypatch.setattr(identity, "_verify_access_token", lambda s, t: checked.append(t) or verify(s, t))
+    first = verify_access_token(s, token)
+    assert verify_access_token(s, token) == first and checked == [token]  # the signature is checked once
+
+    other = settings(jwt_private_key=_pem(Ed25519PrivateKey.generate()))
+    with pytest.raises(InvalidToken):  # another key: verified afresh, and refused
+        verify_access_token(other, token)
+
+    later = first["exp"] + identity.CLOCK_LEEWAY.total_seconds() + 1
+    monkeypatch.setattr(identity.time, "time", lambda: later)
+    with pytest.raises(InvalidToken):  # remembered, but expired all the same
+        verify_access_token(s, token)

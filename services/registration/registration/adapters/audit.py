@@ -13,6 +13,8 @@ from bimtek_shared.contracts.pagination import SortOrder
 
 from .orm import audit_log
 
+_RECORD = insert(audit_log)  # one statement object: compiled once, not built per read
+
 
 class AuditLog:
     def __init__(self, session: Session) -> None:
@@ -22,10 +24,10 @@ class AuditLog:
                regency: str | None = None, purpose: str | None = None,
                details: dict[str, Any] | None = None) -> None:
         """``details`` holds ids and counts only, never what the participant's fields say."""
-        self._session.execute(insert(audit_log).values(
-            actor_user=caller.user, actor_role=caller.role, action=action, participant_id=participant_id,
-            regency=regency, purpose=purpose, correlation_id=caller.correlation_id, details=details,
-        ))
+        self._session.execute(_RECORD, {
+            "actor_user": caller.user, "actor_role": caller.role, "action": action, "participant_id": participant_id,
+            "regency": regency, "purpose": purpose, "correlation_id": caller.correlation_id, "details": details,
+        })
 
     def list_page(self, *, regency: str | None, participant_id: uuid.UUID | None, action: str | None,
                   order: SortOrder, after: tuple | None, limit: int) -> list[dict[str, Any]]:
