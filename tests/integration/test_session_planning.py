@@ -196,8 +196,14 @@ def test_jombang_is_planned_published_and_replanned_and_persons_are_never_double
     assert system.count("certificates", "training_sessions", "programme_id = %s", (programme["id"],)) \
         == len(plan["sessions"])
     someone = next(iter(seated))
-    status = operator.get(f"{API}/participants/{someone}").json()["scheduling"]
-    assert status["status"] == "scheduled" and status["sessions"][0]["session_id"] == seated[someone]
+
+    def seated_as_registration_knows() -> dict | None:  # from scheduling's events, a moment later
+        view = operator.get(f"{API}/participants/{someone}").json()["scheduling"]
+        return view if view["status"] == "scheduled" else None
+
+    status = wait_until(seated_as_registration_knows, 30, message="registration never saw the seat")
+    assert [session["session_id"] for session in status["sessions"]] == [seated[someone]]
+    assert status["sessions"][0]["days"] and status["sessions"][0]["venue"]["name"]
 
     # -- Sidoarjo's stale preview is refused; a fresh one avoids Jombang's days of the same persons
     refused = operator.post(f"{API}/programmes/{other['id']}/plan", headers=sidoarjo, json={"preview_id": stale["id"]})

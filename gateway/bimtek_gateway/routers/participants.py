@@ -1,13 +1,12 @@
-"""Participants: register one, list them a page at a time, read one back with what every service
-knows of it; change, withdraw or substitute one; and their personal data (UU PDP): reveal a NIK,
+"""Participants: register one, list them a page at a time, read one back with their progress
+(sessions and certificates); change, withdraw or substitute one; and their personal data (UU PDP): reveal a NIK,
 export a person's data, erase it. Every read or change of personal data is in the audit trail
 (``GET /api/v1/audit-log``)."""
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from typing import Annotated, Any, Awaitable, Callable, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, BeforeValidator, Field
@@ -22,15 +21,11 @@ from ..dependencies import (
 from ..identity import Role
 from ..problems import Problem
 from ..pagination import ListQuery, sort_by
-from ..rpc import RemoteError, ServiceTimeout, ServiceUnavailable
 from ..schemas.participants import (
     NikRevealIn, NikRevealOut, ParticipantChangesIn, ParticipantExport, ParticipantIn, ParticipantLifeStatus,
-    ParticipantOut, ParticipantStatus, Position, RegisteredParticipant, ReplacementIn, SchedulingView, ServiceView,
-    SubstitutionOut,
+    ParticipantOut, ParticipantStatus, Position, RegisteredParticipant, ReplacementIn, SubstitutionOut,
     UpdatedParticipant, WithdrawalIn,
 )
-
-NOT_RECORDED_YET = "not_recorded_yet"
 
 router = APIRouter(prefix="/api/v1/participants", tags=["participants"])
 
@@ -82,36 +77,13 @@ async def register_participant(body: ParticipantIn, caller: Registrar, services:
 @router.get("/{participant_id}", response_model=ParticipantStatus, summary="A participant and their progress")
 async def get_participant(participant_id: uuid.UUID, caller: SingleParticipantReader,
                           services: ServicesFor) -> dict[str, Any]:
-    """The participant as registered, with their scheduling status and certificates. If the
-    scheduling or certificates service is down, the rest is still answered, marked unavailable.
-    A participant may read only themselves."""
+    """The participant as registered, with their sessions and certificates: one call to
+    registration, which keeps what scheduling and certificates report. A participant may read
+    only themselves."""
     pid = str(participant_id)
     if caller.role == Role.PARTICIPANT.value and caller.user != pid:
         raise Problem("participant_not_found")  # the same answer as for nobody: existence is not disclosed
-    participant, scheduling, certificates = await asyncio.gather(
-        services.call("registration", "get_participant", participant_id=pid),
-        _view(services.call("scheduling", "get_participant_status", participant_id=pid),
-              lambda answer: answer["status"], SchedulingView, lambda answer: {"sessions": answer.get("sessions", [])}),
-        _view(services.call("certificates", "get_roster_entry", participant_id=pid),
-              lambda answer: "on_roster" if answer.get("status", "active") == "active" else answer["status"]),
-    )
-    return {"participant": participant, "scheduling": scheduling, "certificates": certificates}
-
-
-async def _view(call: Awaitable[dict[str, Any]], status_of: Callable[[dict[str, Any]], str],
-                view: type[ServiceView] = ServiceView,
-                more_of: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> ServiceView:
-    """What one service says of the participant; this answer can do without it if it is down."""
-    try:
-        answer = await call
-        return view(available=True, status=status_of(answer), **(more_of(answer) if more_of else {}))
-    except (ServiceUnavailable, ServiceTimeout):
-        return view(available=False)
-    except RemoteError as exc:
-        if exc.exc_args and exc.exc_args[0] == "participant_not_found":
-            # Registered, but the event has not reached this service yet.
-            return view(available=True, status=NOT_RECORDED_YET)
-        raise
+    return await services.call("registration", "get_participant", participant_id=pid)
 
 
 # -- a participant's life ------------------------------------------------------------------------

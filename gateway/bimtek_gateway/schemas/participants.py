@@ -78,11 +78,6 @@ class RegisteredParticipant(ParticipantOut):
     )
 
 
-class ServiceView(BaseModel):
-    available: bool = Field(description="False when the service could not be asked; the rest is then unknown")
-    status: str | None = None
-
-
 class ParticipantSessionVenue(BaseModel):
     id: uuid.UUID
     name: str
@@ -96,17 +91,37 @@ class ParticipantSession(BaseModel):
     venue: ParticipantSessionVenue
 
 
-class SchedulingView(ServiceView):
-    """status: waiting, scheduled (seated in a published plan), withdrawn or erased."""
+class SchedulingView(BaseModel):
+    """Where scheduling last said the participant stands."""
 
-    sessions: list[ParticipantSession] = Field(default_factory=list,
-                                               description="Their session in each published programme")
+    status: Literal["waiting", "scheduled", "withdrawn", "erased"] = Field(
+        description="waiting for a plan, scheduled (seated in a published plan), withdrawn or erased")
+    sessions: list[ParticipantSession] = Field(description="Their session in each published programme, by date")
+
+
+class ParticipantCertificate(BaseModel):
+    programme_id: uuid.UUID
+    number: str
+    version: int = Field(description="Raised by each correction of the printed name or position")
+    status: Literal["valid", "revoked"]
+
+
+class CertificatesView(BaseModel):
+    """Which certificates the certificates service last said the participant holds."""
+
+    status: Literal["none", "issued", "revoked"] = Field(
+        description="none yet, issued (one is valid) or revoked (every one they held)")
+    certificates: list[ParticipantCertificate] = Field(description="One per programme completed")
 
 
 class ParticipantStatus(BaseModel):
+    """A participant with their progress. The progress is what scheduling and certificates last
+    reported in their events, kept by registration: it may lag them by a moment, and it is
+    answered while either is down."""
+
     participant: ParticipantOut
     scheduling: SchedulingView
-    certificates: ServiceView
+    certificates: CertificatesView
 
 
 class ParticipantChangesIn(BaseModel):

@@ -85,10 +85,6 @@ class CertificatesService:
         return completions.record_completions(self.uow, events,
                                               consumer="certificates.handle_participant_completed")
 
-    @rpc(expected_exceptions=DomainError)
-    def get_roster_entry(self, participant_id: str) -> dict:
-        return handlers.get_roster_entry(self.uow, self.caller, participant_id)
-
     # Certificates: the public verification (no caller: anyone holding the address), and staff's view.
     @rpc(expected_exceptions=DomainError)
     def verify_certificate(self, public_id: str) -> dict:

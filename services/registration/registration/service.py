@@ -8,7 +8,7 @@ from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.nameko_ext import CallerProvider, CpuPool, Database, Observability, event_consumer, periodic, rpc
 
 from .adapters.orm import metadata
-from .service_layer import cooperatives, file_imports, handlers, progress, regions
+from .service_layer import cooperatives, file_imports, handlers, participant_progress, progress, regions
 from .service_layer.commands import (
     AuthenticateParticipant, ListAuditLog, ListParticipantImports, ListParticipants, ParticipantChanges,
     RegisterParticipant, Replacement, RevealNik, StartParticipantImport, WithdrawParticipant, parse_command,
@@ -155,3 +155,32 @@ class RegistrationService:
     @event_consumer("participant_import.requested", batch_size=1)
     def handle_participant_import_requested(self, events: list[EventEnvelope]) -> int:
         return sum(file_imports.run_import(self.uow, self.cpu.run, event) for event in events)
+
+    # A participant's progress as scheduling and certificates report it: read with the participant.
+    @event_consumer("session.scheduled")
+    def handle_session_scheduled(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_sessions(self.uow, events, consumer="registration.handle_session_scheduled")
+
+    @event_consumer("session.rescheduled")
+    def handle_session_rescheduled(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_sessions(self.uow, events,
+                                                    consumer="registration.handle_session_rescheduled")
+
+    @event_consumer("participants.assigned")
+    def handle_participants_assigned(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_seats(self.uow, events, consumer="registration.handle_participants_assigned")
+
+    @event_consumer("certificate.issued")
+    def handle_certificate_issued(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_certificates(self.uow, events,
+                                                        consumer="registration.handle_certificate_issued")
+
+    @event_consumer("certificate.reissued")
+    def handle_certificate_reissued(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_certificates(self.uow, events,
+                                                        consumer="registration.handle_certificate_reissued")
+
+    @event_consumer("certificate.revoked")
+    def handle_certificate_revoked(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_certificates(self.uow, events,
+                                                        consumer="registration.handle_certificate_revoked")

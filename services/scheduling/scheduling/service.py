@@ -86,10 +86,6 @@ class SchedulingService:
     def handle_cooperative_updated(self, events: list[EventEnvelope]) -> int:
         return handlers.record_cooperatives(self.uow, events, consumer="scheduling.handle_cooperative_updated")
 
-    @rpc(expected_exceptions=DomainError)
-    def get_participant_status(self, participant_id: str) -> dict:
-        return handlers.get_participant_status(self.uow, self.caller, participant_id)
-
     # Programmes, venues (a regency's) and resource persons (the province's).
     @rpc(expected_exceptions=DomainError)
     def create_programme(self, programme: dict) -> dict:

@@ -246,7 +246,8 @@ CATALOGUE = EventCatalogue(
                 "and how many participants sit in it. Added within v1, optional (older events lack it): "
                 "`venue_name`, which certificates print."
             ),
-            consumers=(Subscription("certificates", "handle_session_scheduled"),),
+            consumers=(Subscription("certificates", "handle_session_scheduled"),
+                       Subscription("registration", "handle_session_scheduled")),
             ordered_by="session_id",
         ),
         EventSpec(
@@ -259,7 +260,8 @@ CATALOGUE = EventCatalogue(
                 "or emptied it (`cancelled`). The payload is the session as it is now; consumers keep the highest "
                 "`version`. Optional: `venue_name`, as on `session.scheduled`."
             ),
-            consumers=(Subscription("certificates", "handle_session_rescheduled"),),
+            consumers=(Subscription("certificates", "handle_session_rescheduled"),
+                       Subscription("registration", "handle_session_rescheduled")),
             ordered_by="session_id",
         ),
         EventSpec(
@@ -273,7 +275,8 @@ CATALOGUE = EventCatalogue(
                 "stay). Consumers keep the highest `revision` per participant and programme, so chunks and "
                 "revisions may arrive in any order."
             ),
-            consumers=(Subscription("certificates", "handle_participants_assigned"),),
+            consumers=(Subscription("certificates", "handle_participants_assigned"),
+                       Subscription("registration", "handle_participants_assigned")),
             ordered_by="programme_id",
         ),
         EventSpec(
@@ -338,7 +341,8 @@ CATALOGUE = EventCatalogue(
                 "`public_id` is the random part of its public verification address. Scheduling notes the number "
                 "beside the participant's session outcome."
             ),
-            consumers=(Subscription("scheduling", "handle_certificate_issued"),),
+            consumers=(Subscription("scheduling", "handle_certificate_issued"),
+                       Subscription("registration", "handle_certificate_issued")),
             ordered_by="participant_id",
         ),
         EventSpec(
@@ -351,7 +355,8 @@ CATALOGUE = EventCatalogue(
                 "with the same number and a new `public_id`; the version it `replaces` is superseded and its "
                 "address now points to this one."
             ),
-            consumers=(Subscription("scheduling", "handle_certificate_reissued"),),
+            consumers=(Subscription("scheduling", "handle_certificate_reissued"),
+                       Subscription("registration", "handle_certificate_reissued")),
             ordered_by="participant_id",
         ),
         EventSpec(
@@ -363,7 +368,8 @@ CATALOGUE = EventCatalogue(
                 "An authorised officer (regency or province administrator) revoked a certificate; the reason is "
                 "kept in the certificate's history and shown on its verification page."
             ),
-            consumers=(Subscription("scheduling", "handle_certificate_revoked"),),
+            consumers=(Subscription("scheduling", "handle_certificate_revoked"),
+                       Subscription("registration", "handle_certificate_revoked")),
             ordered_by="participant_id",
         ),
     ]

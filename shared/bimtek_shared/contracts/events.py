@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -304,3 +304,18 @@ class CertificateRevokedV1(Payload):
     programme_id: uuid.UUID
     revoked_by: str = Field(min_length=1, max_length=64, description="The officer's user id")
     revoked_at: datetime
+
+
+_CERTIFICATE_STANDINGS = {"certificate.issued": (CertificateIssuedV1, "valid"),
+                          "certificate.reissued": (CertificateReissuedV1, "valid"),
+                          "certificate.revoked": (CertificateRevokedV1, "revoked")}
+
+
+def certificate_standing(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a ``certificate.*`` event says of a participant's certificate for a programme, as its
+    consumers keep it: its number, version and status (``valid`` or ``revoked``); the highest
+    version wins, and a revocation wins over the issue of the same version."""
+    model, status = _CERTIFICATE_STANDINGS[event_type]
+    certificate = model.model_validate(payload)
+    return {"participant_id": certificate.participant_id, "programme_id": certificate.programme_id,
+            "number": certificate.number, "version": certificate.version, "status": status}

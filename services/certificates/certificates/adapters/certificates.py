@@ -73,13 +73,6 @@ class CertificateRepository:
                                            certificates.c.status == CertificateStatus.VALID.value)
         return [dict(row) for row in self._session.execute(query.with_for_update()).mappings()]
 
-    def of_participant(self, participant_id: uuid.UUID, regency: str | None) -> list[dict[str, Any]]:
-        query = select(certificates).where(certificates.c.participant_id == participant_id)
-        if regency is not None:
-            query = query.where(certificates.c.regency == regency)
-        return [dict(row) for row in self._session.execute(
-            query.order_by(certificates.c.programme_id, certificates.c.version)).mappings()]
-
     def supersede(self, certificate_id: uuid.UUID, by: uuid.UUID) -> None:
         self._session.execute(update(certificates).where(certificates.c.id == certificate_id).values(
             status=CertificateStatus.SUPERSEDED.value, superseded_by=by))

@@ -7,7 +7,7 @@ from sqlalchemy import Table, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from bimtek_shared.persistence.bulk import insert_many
+from bimtek_shared.persistence.bulk import higher, keep_newest
 
 from .orm import seats, training_programmes, training_sessions
 
@@ -26,13 +26,5 @@ class TrainingRepository:
         self._keep_newest(seats, ["participant_id", "programme_id"], "revision", rows)
 
     def _keep_newest(self, table: Table, key: list[str], counter: str, rows: list[dict[str, Any]]) -> None:
-        """Insert each row, or replace the one kept if this one is newer. At most one row per key
-        (one statement cannot touch a row twice)."""
-        if not rows:
-            return
-        statement = insert(table)
-        kept = {column: statement.excluded[column] for column in rows[0] if column not in key}
-        insert_many(self._session,
-                    statement.on_conflict_do_update(index_elements=key, set_={**kept, "updated_at": func.now()},
-                                                    where=table.c[counter] < statement.excluded[counter]),
-                    rows)
+        keep_newest(self._session, table, key, rows, newer=higher(counter),
+                    replaces=table.c[counter] < insert(table).excluded[counter], also_set={"updated_at": func.now()})

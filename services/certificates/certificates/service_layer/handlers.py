@@ -1,19 +1,15 @@
 """Use cases of the certificates service."""
 from __future__ import annotations
 
-from typing import Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
 from bimtek_shared.contracts.envelope import EventEnvelope
-from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.events import (
     ParticipantErasedV1, ParticipantRegisteredV1, ParticipantsImportedV1, ParticipantUpdatedV1, ParticipantWithdrawnV1,
 )
 from bimtek_shared.persistence.unit_of_work import apply_once
 
 from ..domain.model import RosterEntry, RosterStatus, newest
-from .issuing import follow_roster_changes, summary
+from .issuing import follow_roster_changes
 from .unit_of_work import CertificatesUnitOfWork
 
 
@@ -82,15 +78,3 @@ def _roster_entry(event: EventEnvelope) -> RosterEntry:
         position=payload.position,
         cooperative_id=payload.cooperative_id,
     )
-
-
-def get_roster_entry(uow: CertificatesUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
-    caller = require_caller(caller)
-    pid = parse_id(participant_id, "participant_not_found")
-    with uow:
-        entry = uow.roster.get(pid, regency=caller.regency_scope)
-        if entry is None:
-            raise DomainError("participant_not_found")
-        certificates = summary(uow, entry.participant_id, caller)
-    return {"participant_id": str(entry.participant_id), "on_roster": True, "status": entry.status.value,
-            "certificates": certificates}

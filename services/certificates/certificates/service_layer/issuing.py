@@ -246,13 +246,6 @@ def document_for(uow: CertificatesUnitOfWork, row: Mapping[str, Any], places: Ma
                           regency_name=places["regency"], venue_name=places["venue"], signatories=signatories)
 
 
-def summary(uow: CertificatesUnitOfWork, participant_id: uuid.UUID, caller: Caller) -> list[dict[str, Any]]:
-    """A participant's certificates in brief, every version (inside the caller's transaction)."""
-    return [{"id": str(row["id"]), "number": row["number"], "version": row["version"], "status": row["status"],
-             "programme_id": str(row["programme_id"]), "public_id": row["public_id"]}
-            for row in uow.certificates.of_participant(participant_id, caller.regency_scope)]
-
-
 def list_certificates_page(uow: CertificatesUnitOfWork, caller: Caller | None, query: Mapping[str, Any]
                            ) -> dict[str, Any]:
     """The regency's certificates, every version, a keyset page at a time (``GET /api/v1/certificates``)."""

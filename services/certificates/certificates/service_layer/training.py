@@ -3,8 +3,6 @@ days and venue name, and each participant's session; the newest revision or vers
 the events arrive in."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import (
@@ -15,15 +13,6 @@ from bimtek_shared.persistence.unit_of_work import apply_once
 from .unit_of_work import CertificatesUnitOfWork
 
 
-def _newest(rows: Iterable[dict[str, Any]], key: Callable[[dict[str, Any]], Any], counter: str) -> list[dict[str, Any]]:
-    latest: dict[Any, dict[str, Any]] = {}
-    for row in rows:
-        seen = latest.get(key(row))
-        if seen is None or row[counter] > seen[counter]:
-            latest[key(row)] = row
-    return list(latest.values())
-
-
 def record_programmes(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
     def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
         rows = []
@@ -32,7 +21,7 @@ def record_programmes(uow: CertificatesUnitOfWork, events: list[EventEnvelope], 
             rows.append({"programme_id": payload.programme_id, "regency": event.regency,
                          "days_per_session": payload.days_per_session,
                          "min_attendance_days": payload.min_attendance_days, "revision": payload.revision})
-        uow.training.keep_programmes(_newest(rows, lambda row: row["programme_id"], "revision"))
+        uow.training.keep_programmes(rows)
 
     return apply_once(uow, events, consumer, keep)
 
@@ -49,7 +38,7 @@ def record_sessions(uow: CertificatesUnitOfWork, events: list[EventEnvelope], co
                          "regency": event.regency, "days": payload.days, "venue_name": payload.venue_name,
                          "version": payload.version,
                          "cancelled": rescheduled and payload.cancelled})
-        uow.training.keep_sessions(_newest(rows, lambda row: row["session_id"], "version"))
+        uow.training.keep_sessions(rows)
 
     return apply_once(uow, events, consumer, keep)
 
@@ -61,6 +50,6 @@ def record_seats(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consu
             payload = ParticipantsAssignedV1.model_validate(event.payload)
             rows += [{"participant_id": seat.participant_id, "programme_id": payload.programme_id,
                       "session_id": seat.session_id, "revision": payload.revision} for seat in payload.seats]
-        uow.training.keep_seats(_newest(rows, lambda row: (row["participant_id"], row["programme_id"]), "revision"))
+        uow.training.keep_seats(rows)
 
     return apply_once(uow, events, consumer, keep)

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from bimtek_shared.contracts.caller import Caller
 from bimtek_shared.contracts.envelope import new_event
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from certificates.adapters.orm import metadata
 from certificates.service_layer.completions import record_completions
 from certificates.service_layer.handlers import (
-    get_roster_entry, record_imported_roster_entries, record_roster_changes, record_roster_entries,
+    record_imported_roster_entries, record_roster_changes, record_roster_entries,
 )
 from certificates.service_layer.unit_of_work import CertificatesUnitOfWork
 from certificates.settings import CertificatesSettings
@@ -100,14 +99,6 @@ def test_an_erasure_drops_the_name_even_before_the_registration_arrives(sessions
     record_roster_entries(uow, [registered(known)], "certificates.handle_participant_registered")
     record_roster_changes(uow, [erased(known, 2)], "certificates.handle_participant_erased")
     assert roster_row(sessions, known) == (None, None, "erased", 2)
-
-
-def test_the_roster_answers_with_the_status(uow):
-    pid = str(uuid.uuid4())
-    record_roster_entries(uow, [registered(pid)], "certificates.handle_participant_registered")
-    record_roster_changes(uow, [erased(pid, 2)], "certificates.handle_participant_erased")
-    answer = get_roster_entry(uow, Caller(user="u", role="operator", regency=REGENCY, correlation_id="t"), pid)
-    assert answer == {"participant_id": pid, "on_roster": True, "status": "erased", "certificates": []}
 
 
 # -- bulk imports (participants.imported: a batch per event) ------------------------------------------

@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from bimtek_shared.persistence.job_tables import define_jobs_table
 from bimtek_shared.persistence.messaging_tables import define_messaging_tables
@@ -248,4 +248,41 @@ import_chunks = Table(
     Column("job_id", Uuid, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
     Column("chunk_number", Integer, primary_key=True),
     Column("sealed_rows", LargeBinary, nullable=False),
+)
+
+
+# -- a participant's progress as the other services report it (migration 0009) ----------------------
+# A read model fed by scheduling's and certificates' events, so that a participant and their
+# progress are one read here rather than a call to each service. Ids, dates, numbers and a venue's
+# name only: nothing personal.
+progress_sessions = Table(
+    "progress_sessions",
+    metadata,
+    Column("session_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("days", ARRAY(Date), nullable=False),
+    Column("venue_id", Uuid, nullable=False),
+    Column("venue_name", String(200), nullable=True),
+    Column("cancelled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),  # the session event's; only a higher one replaces a row
+)
+
+progress_seats = Table(
+    "progress_seats",
+    metadata,
+    Column("participant_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, primary_key=True),
+    Column("session_id", Uuid, nullable=False),
+    Column("revision", Integer, nullable=False),  # the plan revision that placed them; the highest wins
+)
+
+progress_certificates = Table(
+    "progress_certificates",
+    metadata,
+    Column("participant_id", Uuid, primary_key=True),
+    Column("programme_id", Uuid, primary_key=True),
+    Column("number", String(100), nullable=False),
+    Column("version", Integer, nullable=False),  # the newest version's number and status win
+    Column("status", String(10), nullable=False),  # valid or revoked
 )

@@ -19,6 +19,7 @@ from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
 
 from ..domain import model
 from ..domain.regions import RegionDirectory
+from . import participant_progress
 from .access import cooperative_of, may_see_cooperative
 from .commands import (
     AuthenticateParticipant, ListAuditLog, ListParticipantImports, ListParticipants, ListPage, ParticipantChanges,
@@ -116,6 +117,8 @@ def _check_cooperative_and_position(uow: RegistrationUnitOfWork, participant: mo
 
 
 def get_participant(uow: RegistrationUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
+    """The participant (NIK masked) with their progress as scheduling and certificates last
+    reported it (``participant_progress``)."""
     caller = require_caller(caller)
     pid = parse_id(participant_id, "participant_not_found")
     with uow:
@@ -126,8 +129,9 @@ def get_participant(uow: RegistrationUnitOfWork, caller: Caller | None, particip
             # reads only themselves): existence is not disclosed.
             raise DomainError("participant_not_found")
         uow.audit.record(caller, Audited.READ, participant_id=pid, regency=view["regency"])
+        progress = participant_progress.progress_of(uow, view)
         uow.commit()
-    return _public(view)
+    return {"participant": _public(view), **progress}
 
 
 def list_participants(uow: RegistrationUnitOfWork, caller: Caller | None, query: ListParticipants) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from ..adapters.cooperatives import CooperativeRepository
 from ..adapters.cursor_sealer import CursorSealer
 from ..adapters.imports import FileImportRepository, ImportRepository
 from ..adapters.nik_protector import NikProtector
+from ..adapters.participant_progress import ParticipantProgressView
 from ..adapters.regions import RegionIndexCache, RegionRepository
 from ..adapters.repository import ParticipantRepository
 
@@ -37,3 +38,4 @@ class RegistrationUnitOfWork(UnitOfWork):
         self.file_imports = FileImportRepository(session, self._protector)
         self.regions = RegionRepository(session, self._region_index)
         self.cooperatives = CooperativeRepository(session)
+        self.participant_progress = ParticipantProgressView(session)

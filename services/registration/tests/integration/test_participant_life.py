@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from bimtek_shared.contracts.caller import PROVINCE_WIDE, Caller
+from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.persistence.messaging_tables import MessagingTables
 from registration.adapters.nik_protector import NikProtector, key_id_of
@@ -25,7 +26,7 @@ from registration.adapters.orm import metadata
 from registration.adapters.regions import RegionIndex
 from registration.adapters.repository import ParticipantRepository
 from registration.domain import model
-from registration.service_layer import handlers
+from registration.service_layer import handlers, participant_progress
 from registration.service_layer.commands import (
     ListAuditLog, ListParticipants, ParticipantChanges, RegisterParticipant, Replacement, RevealNik,
     WithdrawParticipant,
@@ -360,3 +361,125 @@ def _identity(fields: dict) -> dict:
 
 def _typed(fields: dict) -> dict:
     return fields | {"birth_date": date.fromisoformat(fields["birth_date"])}
+
+
+# -- their progress, as scheduling's and certificates' events report it --------------------------------
+def progress_event(event_type: str, payload: dict) -> EventEnvelope:
+    return new_event(event_type, payload, regency=JOMBANG, correlation_id="it-progress")
+
+
+def session_event(session_id: uuid.UUID, programme_id: uuid.UUID, version: int, days: list[str], *,
+                  cancelled: bool = False) -> EventEnvelope:
+    state = {"session_id": str(session_id), "programme_id": str(programme_id), "number": 1, "days": days,
+             "venue_id": str(VENUE), "venue_name": f"Pendopo v{version}", "resource_person_ids": [],
+             "cooperative_ids": [], "participants": 8, "version": version}
+    if version == 1:
+        return progress_event("session.scheduled", state | {"scheduled_at": "2025-09-01T08:00:00+07:00"})
+    return progress_event("session.rescheduled", state | {
+        "changed": [] if cancelled else ["days"], "cancelled": cancelled,
+        "rescheduled_at": "2025-09-02T08:00:00+07:00"})
+
+
+def seats_event(programme_id: uuid.UUID, revision: int, *seats: tuple[str, uuid.UUID]) -> EventEnvelope:
+    return progress_event("participants.assigned", {
+        "programme_id": str(programme_id), "revision": revision, "assigned_at": "2025-09-01T08:00:00+07:00",
+        "seats": [{"participant_id": pid, "session_id": str(sid), "cooperative_id": str(uuid.uuid4())}
+                  for pid, sid in seats]})
+
+
+def certificate_event(event_type: str, participant_id: str, programme_id: uuid.UUID, version: int) -> EventEnvelope:
+    payload = {"certificate_id": str(uuid.uuid4()), "public_id": "p" * 22, "number": f"NO-{version}",
+               "version": version, "participant_id": participant_id, "programme_id": str(programme_id)}
+    if event_type == "certificate.revoked":
+        return progress_event(event_type, payload | {"revoked_by": "u-admin", "revoked_at": "2025-11-01T08:00:00Z"})
+    payload |= {"session_id": str(uuid.uuid4()), "issued_at": "2025-10-20T08:00:00Z"}
+    if event_type == "certificate.reissued":
+        payload["replaces"] = str(uuid.uuid4())
+    return progress_event(event_type, payload)
+
+
+VENUE = uuid.uuid4()
+
+
+def test_a_participant_is_read_with_their_progress_whatever_order_the_events_arrive_in(sessions, uow):
+    p = register(uow, cooperative(sessions), "ketua")
+    answer = handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])
+    assert answer["participant"]["id"] == p["id"]
+    assert {k: v for k, v in answer.items() if k != "participant"} == {
+        "scheduling": {"status": "waiting", "sessions": []}, "certificates": {"status": "none", "certificates": []}}
+    programme, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    # A re-plan's seat (revision 2) arrives before the first publication's (revision 1); the session's
+    # change (version 2) before its first announcement; both in one batch, and again (redelivered).
+    seats = [seats_event(programme, 2, (p["id"], second)), seats_event(programme, 1, (p["id"], first))]
+    sessions_told = [session_event(second, programme, 2, ["2025-10-08", "2025-10-09"]),
+                     session_event(second, programme, 1, ["2025-10-01"]), session_event(first, programme, 1, ["2025-10-02"])]
+    for _ in range(2):
+        participant_progress.record_seats(make_uow(sessions), seats, "registration.handle_participants_assigned")
+        participant_progress.record_sessions(make_uow(sessions), sessions_told, "registration.handle_session_scheduled")
+    scheduling = handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])["scheduling"]
+    assert scheduling == {"status": "scheduled", "sessions": [
+        {"programme_id": str(programme), "session_id": str(second), "number": 1, "days": ["2025-10-08", "2025-10-09"],
+         "venue": {"id": str(VENUE), "name": "Pendopo v2"}}]}
+
+    # A re-plan that empties the session: seated nowhere that still takes place.
+    participant_progress.record_sessions(make_uow(sessions), [session_event(second, programme, 3, ["2025-10-08"],
+                                                                            cancelled=True)],
+                                         "registration.handle_session_rescheduled")
+    assert handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])["scheduling"] == {
+        "status": "waiting", "sessions": []}
+
+    # Certificates: a revocation wins over the issue of its version, whichever came first; a
+    # correction (version 2) is valid again; an older version arriving late changes nothing.
+    issued = certificate_event("certificate.issued", p["id"], programme, 1)
+    revoked = certificate_event("certificate.revoked", p["id"], programme, 1)
+    participant_progress.record_certificates(make_uow(sessions), [revoked, issued], "registration.handle_certificate_revoked")
+    certificates = handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])["certificates"]
+    assert certificates == {"status": "revoked", "certificates": [
+        {"programme_id": str(programme), "number": "NO-1", "version": 1, "status": "revoked"}]}
+    reissued = certificate_event("certificate.reissued", p["id"], programme, 2)
+    participant_progress.record_certificates(make_uow(sessions), [reissued], "registration.handle_certificate_reissued")
+    participant_progress.record_certificates(make_uow(sessions), [certificate_event("certificate.issued", p["id"],
+                                                                                    programme, 1)],
+                                             "registration.handle_certificate_issued")
+    assert handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])["certificates"]["status"] == "issued"
+
+    # Withdrawn: scheduling's view says so, whatever seats were reported.
+    handlers.withdraw_participant(make_uow(sessions), OPERATOR, p["id"], WithdrawParticipant(reason="resigned"))
+    assert handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])["scheduling"]["status"] == "withdrawn"
+
+
+def test_a_batch_of_progress_events_ends_as_if_they_came_one_by_one(sessions, uow):
+    record = {"session.scheduled": participant_progress.record_sessions,
+              "participants.assigned": participant_progress.record_seats,
+              "certificate.issued": participant_progress.record_certificates,
+              "certificate.reissued": participant_progress.record_certificates,
+              "certificate.revoked": participant_progress.record_certificates}
+
+    def events_for(people: list[str]) -> list[EventEnvelope]:
+        programme, session_id = uuid.uuid4(), uuid.uuid4()
+        return [session_event(session_id, programme, 1, ["2025-10-01"]),
+                seats_event(programme, 1, *((pid, session_id) for pid in people)),
+                certificate_event("certificate.reissued", people[0], programme, 2),
+                *(certificate_event("certificate.issued", pid, programme, 1) for pid in people[:3]),
+                certificate_event("certificate.revoked", people[1], programme, 1),
+                certificate_event("certificate.revoked", people[0], programme, 1)]
+
+    def outcome(people: list[str]) -> list[tuple]:
+        answers = [handlers.get_participant(make_uow(sessions), OPERATOR, pid) for pid in people]
+        return [(a["scheduling"]["status"], a["certificates"]) for a in answers]
+
+    alone, together = ([register(uow, cooperative(sessions), "ketua")["id"] for _ in range(4)] for _ in range(2))
+    for event in events_for(alone):
+        record[event.type](make_uow(sessions), [event], f"registration.test.{event.type}")
+    batch = events_for(together)  # one consumer's batch holds many events, certificates of every kind
+    record["session.scheduled"](make_uow(sessions), batch[:1], "registration.test.session.scheduled")
+    record["participants.assigned"](make_uow(sessions), batch[1:2], "registration.test.participants.assigned")
+    participant_progress.record_certificates(make_uow(sessions), batch[2:], "registration.test.certificates")
+
+    statuses = [(status, certificates["status"]) for status, certificates in outcome(together)]
+    assert statuses == [("scheduled", "issued"), ("scheduled", "revoked"), ("scheduled", "issued"),
+                        ("scheduled", "none")]
+    strip = [(status, [{k: v for k, v in c.items() if k != "programme_id"} for c in certificates["certificates"]])
+             for status, certificates in outcome(alone)]
+    assert strip == [(status, [{k: v for k, v in c.items() if k != "programme_id"}
+                               for c in certificates["certificates"]]) for status, certificates in outcome(together)]

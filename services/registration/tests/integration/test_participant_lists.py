@@ -169,7 +169,7 @@ def test_scope_regency_province_and_cooperative(make_uow):
     operator = caller(role="cooperative_operator", cooperative=str(COOPERATIVE))
     theirs = list_all(make_uow, operator, limit=7)
     assert len(theirs) == 40 and {i["cooperative_id"] for i in theirs} == {str(COOPERATIVE)}
-    assert handlers.get_participant(make_uow(), operator, theirs[0]["id"])["id"] == theirs[0]["id"]
+    assert handlers.get_participant(make_uow(), operator, theirs[0]["id"])["participant"]["id"] == theirs[0]["id"]
 
     outsider = caller(role="cooperative_operator", cooperative=str(uuid.uuid4()))
     assert list_all(make_uow, outsider) == []

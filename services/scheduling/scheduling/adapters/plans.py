@@ -272,15 +272,6 @@ class PlanRepository:
     def seated_count(self, session_id: uuid.UUID) -> int:
         return int(self._session.execute(select(func.count()).where(assignments.c.session_id == session_id)).scalar())
 
-    def sessions_of_participant(self, participant_id: uuid.UUID) -> list[dict[str, Any]]:
-        rows = self._session.execute(
-            select(assignments.c.programme_id, assignments.c.session_id, assignments.c.revision, sessions.c.number,
-                   sessions.c.days, sessions.c.venue_id)
-            .join(sessions, sessions.c.id == assignments.c.session_id)
-            .where(assignments.c.participant_id == participant_id)
-            .order_by(sessions.c.first_day, sessions.c.id))
-        return [dict(row) for row in rows.mappings()]
-
 
 _KEEP_ASSIGNMENTS = text("""
     INSERT INTO assignments (programme_id, participant_id, session_id, cooperative_id, revision, assigned_at)

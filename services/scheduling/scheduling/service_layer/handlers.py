@@ -6,12 +6,8 @@ programme of the regencies it touched (``plans.request_replans_in``): published 
 registrations, withdrawals and new or changed cooperatives on their own."""
 from __future__ import annotations
 
-from typing import Any
 
-from bimtek_shared.contracts.caller import Caller, require_caller
 from bimtek_shared.contracts.envelope import EventEnvelope
-from bimtek_shared.contracts.errors import DomainError
-from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.events import (
     CooperativeRegisteredV1, CooperativeUpdatedV1, ParticipantErasedV1, ParticipantRegisteredV1,
     ParticipantsImportedV1, ParticipantSubstitutedV1, ParticipantUpdatedV1, ParticipantWithdrawnV1,
@@ -133,17 +129,3 @@ def _known_cooperative(event: EventEnvelope) -> cooperatives.KnownCooperative:
     )
 
 
-def get_participant_status(uow: SchedulingUnitOfWork, caller: Caller | None, participant_id: str) -> dict[str, Any]:
-    """Where the participant stands: ``waiting`` for a plan, ``scheduled`` (seated in a published
-    plan: ``sessions`` says where), ``withdrawn`` or ``erased``."""
-    caller = require_caller(caller)
-    pid = parse_id(participant_id, "participant_not_found")
-    with uow:
-        participant = uow.participants.get(pid, regency=caller.regency_scope)
-        if participant is None:
-            raise DomainError("participant_not_found")
-        sessions = plans.participant_sessions(uow, pid)
-    status = participant.status.value
-    if participant.status is model.SchedulingStatus.WAITING and sessions:
-        status = "scheduled"
-    return {"participant_id": str(participant.participant_id), "status": status, "sessions": sessions}

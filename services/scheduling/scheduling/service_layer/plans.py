@@ -553,15 +553,6 @@ def get_session(uow: SchedulingUnitOfWork, caller: Caller | None, session_id: st
         return _session_detail(uow, session)
 
 
-def participant_sessions(uow: SchedulingUnitOfWork, participant_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A participant's sessions, one per published programme they are seated in."""
-    rows = uow.plans.sessions_of_participant(participant_id)
-    venues = uow.venues.names({row["venue_id"] for row in rows})
-    return [{"programme_id": str(row["programme_id"]), "session_id": str(row["session_id"]),
-             "number": row["number"], "days": [d.isoformat() for d in row["days"]],
-             "venue": {"id": str(row["venue_id"]), "name": venues.get(row["venue_id"], "")}} for row in rows]
-
-
 def _programme(uow: SchedulingUnitOfWork, caller: Caller, programme_id: uuid.UUID, *,
                lock: bool = False) -> TrainingProgramme:
     programme = uow.programmes.get(programme_id, caller.regency_scope, lock=lock)
