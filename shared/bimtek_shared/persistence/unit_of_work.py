@@ -52,6 +52,13 @@ class UnitOfWork:
         assert self.session is not None
         self.session.commit()
 
+    def autocommit(self) -> None:
+        """From here on each statement commits on its own, with no BEGIN or COMMIT round trip: for
+        a use case whose statements need no transaction together (a read, then its audit record).
+        Call it first inside ``with uow``; ``commit()`` then has nothing left to do."""
+        assert self.session is not None
+        self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
     def rollback(self) -> None:
         assert self.session is not None
         self.session.rollback()

@@ -1,5 +1,6 @@
 """The audit trail of personal data: one row per read or change of it, written in the transaction
-of the read or change itself (an action that is not recorded did not happen)."""
+of the change itself, and committed before a read's answer leaves (an action that is not recorded
+did not happen)."""
 from __future__ import annotations
 
 import uuid

@@ -5,11 +5,11 @@ revision, a certificate by its version (a revocation wins over the issue of the 
 One statement per table per batch."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, text
+from sqlalchemy import literal_column, or_
+from sqlalchemy.dialects.postgresql import JSON
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -44,22 +44,21 @@ class ParticipantProgressView:
                         progress_certificates.c.version < excluded.version,
                         (progress_certificates.c.version == excluded.version) & (excluded.status == "revoked")))
 
-    def of_participant(self, participant_id: uuid.UUID) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(their sessions that still take place, by date; their certificates), shaped as answers
-        show them, in one statement: it runs on every read of a participant."""
-        row = self._session.execute(_PROGRESS_OF, {"participant_id": participant_id}).one()
-        return row.sessions, row.certificates
 
-
-_PROGRESS_OF = text("""
-    SELECT
-      (SELECT coalesce(json_agg(json_build_object(
+# A participant's progress as two JSON columns, shaped as answers show it, beside the participant's
+# own in one statement (``ParticipantRepository.get(..., with_progress=True)``): it runs on every
+# read of a participant. Correlated with the enclosing query's ``participants`` row.
+PROGRESS_COLUMNS = (
+    literal_column("""(
+      SELECT coalesce(json_agg(json_build_object(
                  'programme_id', s.programme_id, 'session_id', s.session_id, 'number', s.number, 'days', s.days,
                  'venue', json_build_object('id', s.venue_id, 'name', coalesce(s.venue_name, '')))
                ORDER BY s.days[1], s.programme_id), '[]')
-       FROM progress_seats AS seat JOIN progress_sessions AS s ON s.session_id = seat.session_id
-       WHERE seat.participant_id = :participant_id AND NOT s.cancelled) AS sessions,
-      (SELECT coalesce(json_agg(json_build_object(
-                 'programme_id', programme_id, 'number', number, 'version', version, 'status', status)
-               ORDER BY programme_id), '[]')
-       FROM progress_certificates WHERE participant_id = :participant_id) AS certificates""")
+      FROM progress_seats AS seat JOIN progress_sessions AS s ON s.session_id = seat.session_id
+      WHERE seat.participant_id = participants.id AND NOT s.cancelled)""", type_=JSON).label("sessions"),
+    literal_column("""(
+      SELECT coalesce(json_agg(json_build_object(
+                 'programme_id', c.programme_id, 'number', c.number, 'version', c.version, 'status', c.status)
+               ORDER BY c.programme_id), '[]')
+      FROM progress_certificates AS c WHERE c.participant_id = participants.id)""", type_=JSON).label("certificates"),
+)

@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from ..domain.model import Participant, ParticipantStatus, PositionGroup
 from ..domain.nik import mask_nik
 from .nik_protector import NikProtector
 from .orm import import_rows, messaging, participants
+from .participant_progress import PROGRESS_COLUMNS
 
 # An erased participant's name: empty rather than NULL, so name-ordered pages (keyset on
 # (full_name, id)) never meet a NULL; ck_participants_erased holds it to that.
@@ -31,6 +32,13 @@ _VIEW_COLUMNS = (
     participants.c.replaces, participants.c.replaced_by, participants.c.withdrawn_at,
     participants.c.withdrawal_reason, participants.c.erased_at, participants.c.updated_at,
 )
+# A participant by id (with their progress or not, in a regency or any): four statements built
+# once, so that a read does not build and key a new one.
+_GETS = {
+    (with_progress, in_regency): select(*_VIEW_COLUMNS, *(PROGRESS_COLUMNS if with_progress else ())).where(
+        participants.c.id == bindparam("id"), *([participants.c.regency == bindparam("regency")] if in_regency else []))
+    for with_progress in (False, True) for in_regency in (False, True)
+}
 # What a participant's own columns hold besides the NIK, for the domain object.
 _STATE_COLUMNS = tuple(column for column in _VIEW_COLUMNS if column.name != "nik_masked")
 
@@ -155,12 +163,11 @@ class ParticipantRepository:
             position_group=PositionGroup(row["position_group"]),
         )
 
-    def get(self, participant_id: uuid.UUID, regency: str | None) -> dict | None:
-        """A participant as responses show it (NIK masked); ``regency=None`` means any regency."""
-        query = select(*_VIEW_COLUMNS).where(participants.c.id == participant_id)
-        if regency is not None:
-            query = query.where(participants.c.regency == regency)
-        row = self._session.execute(query).mappings().first()
+    def get(self, participant_id: uuid.UUID, regency: str | None, *, with_progress: bool = False) -> dict | None:
+        """A participant as responses show it (NIK masked); ``regency=None`` means any regency.
+        ``with_progress``: also their ``sessions`` and ``certificates`` (``participant_progress``)."""
+        statement = _GETS[with_progress, regency is not None]
+        row = self._session.execute(statement, {"id": participant_id, "regency": regency}).mappings().first()
         return dict(row) if row else None
 
     def personal_data(self, participant_id: uuid.UUID, regency: str | None) -> dict | None:

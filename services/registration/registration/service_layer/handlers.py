@@ -122,16 +122,16 @@ def get_participant(uow: RegistrationUnitOfWork, caller: Caller | None, particip
     caller = require_caller(caller)
     pid = parse_id(participant_id, "participant_not_found")
     with uow:
-        view = uow.participants.get(pid, regency=caller.regency_scope)
+        uow.autocommit()  # one read, then its audit record: committed before the answer leaves
+        view = uow.participants.get(pid, regency=caller.regency_scope, with_progress=True)
         if view is None or not may_see_cooperative(caller, view["cooperative_id"]) \
                 or (caller.role == "participant" and caller.user != str(pid)):
             # The same answer for "not there", "another regency's" and "someone else's" (a participant
             # reads only themselves): existence is not disclosed.
             raise DomainError("participant_not_found")
         uow.audit.record(caller, Audited.READ, participant_id=pid, regency=view["regency"])
-        progress = participant_progress.progress_of(uow, view)
         uow.commit()
-    return {"participant": _public(view), **progress}
+    return {"participant": _public(view), **participant_progress.progress_of(view)}
 
 
 def list_participants(uow: RegistrationUnitOfWork, caller: Caller | None, query: ListParticipants) -> dict[str, Any]:

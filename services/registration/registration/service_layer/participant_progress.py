@@ -53,12 +53,12 @@ def record_certificates(uow: RegistrationUnitOfWork, events: list[EventEnvelope]
     return apply_once(uow, events, consumer, keep)
 
 
-def progress_of(uow: RegistrationUnitOfWork, participant: dict[str, Any]) -> dict[str, Any]:
-    """The ``scheduling`` and ``certificates`` parts of a participant's answer. Scheduling's status:
-    ``waiting`` for a plan, ``scheduled`` (seated in a published plan: ``sessions`` says where),
-    ``withdrawn`` or ``erased``. Certificates' status: ``none`` yet, ``issued`` (one is valid)
-    or ``revoked`` (every one they held)."""
-    sessions, certificates = uow.participant_progress.of_participant(participant["id"])
+def progress_of(participant: dict[str, Any]) -> dict[str, Any]:
+    """The ``scheduling`` and ``certificates`` parts of a participant's answer, from a participant
+    read ``with_progress``. Scheduling's status: ``waiting`` for a plan, ``scheduled`` (seated in a
+    published plan: ``sessions`` says where), ``withdrawn`` or ``erased``. Certificates' status:
+    ``none`` yet, ``issued`` (one is valid) or ``revoked`` (every one they held)."""
+    sessions, certificates = participant["sessions"], participant["certificates"]
     status = participant["status"]
     if status == model.ParticipantStatus.ACTIVE.value:
         status = "scheduled" if sessions else "waiting"

@@ -1,0 +1,53 @@
+"""``UnitOfWork.autocommit()``: each statement commits alone, and the pooled connection is
+transactional again for the next unit of work."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.orm import sessionmaker
+
+from bimtek_shared.persistence.messaging_tables import define_messaging_tables
+from bimtek_shared.persistence.unit_of_work import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture
+def new_uow():
+    engine = create_engine(URL, pool_size=1, max_overflow=0)  # one connection: every unit reuses it
+    table = f"uow_autocommit_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {table} (n int)"))
+    messaging = define_messaging_tables(MetaData())
+    sessions = sessionmaker(engine)
+    try:
+        yield table, lambda: UnitOfWork(sessions, messaging, correlation_id="t")
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {table}"))
+        engine.dispose()
+
+
+def rows(uow: UnitOfWork, table: str) -> list[int]:
+    with uow:
+        return [n for (n,) in uow.session.execute(text(f"SELECT n FROM {table} ORDER BY n"))]
+
+
+def test_statements_commit_alone_and_the_connection_is_transactional_again(new_uow) -> None:
+    table, new = new_uow
+    with new() as uow:
+        uow.autocommit()
+        uow.session.execute(text(f"INSERT INTO {table} VALUES (1)"))
+        uow.session.execute(text("SELECT 1"))
+        # No commit(): the insert stands on its own, the unit's exit rolls nothing back.
+    assert rows(new(), table) == [1]
+
+    with new() as uow:  # the same pooled connection, in a transaction as usual
+        uow.session.execute(text(f"INSERT INTO {table} VALUES (2)"))
+        uow.rollback()
+        uow.session.execute(text(f"INSERT INTO {table} VALUES (3)"))
+    assert rows(new(), table) == [1]  # neither 2 (rolled back) nor 3 (never committed)
