@@ -11,6 +11,8 @@ codes NIK checks need (retired codes included), cached per process by :class:`Re
 """
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -167,25 +169,31 @@ class RegionIndex:
 class RegionIndexCache:
     """One :class:`RegionIndex` per process, rebuilt when a load has happened since it was built.
 
-    Asking costs one query on ``region_loads`` (a row per loaded province); a rebuild reads the
-    regency and kecamatan codes (a few hundred per province).
+    Whether one has is asked at most every ``recheck_seconds`` (one query on ``region_loads``, a
+    row per loaded province): a province is loaded once, and a registration in the seconds after
+    a load at worst says ``nik_region_not_checked``. A rebuild reads the regency and kecamatan
+    codes (a few hundred per province).
     """
 
-    def __init__(self) -> None:
-        # (version, index), replaced whole so concurrent workers never see a mix of two.
-        self._cached: tuple[tuple[int, datetime | None], RegionIndex] | None = None
+    def __init__(self, recheck_seconds: float = 5.0) -> None:
+        self._recheck_seconds = recheck_seconds
+        # (version, index, checked at), replaced whole so concurrent workers never see a mix of two.
+        self._cached: tuple[tuple[int, datetime | None], RegionIndex, float] | None = None
 
     def get(self, session: Session) -> RegionIndex:
-        count, last = session.execute(select(func.count(), func.max(region_loads.c.loaded_at))).one()
         cached = self._cached
+        if cached is not None and time.monotonic() - cached[2] < self._recheck_seconds:
+            return cached[1]
+        count, last = session.execute(select(func.count(), func.max(region_loads.c.loaded_at))).one()
         if cached is not None and cached[0] == (count, last):
+            self._cached = (cached[0], cached[1], time.monotonic())
             return cached[1]
         index = RegionIndex(
             loaded_provinces=frozenset(session.scalars(select(region_loads.c.province_code))),
             regencies=frozenset(session.scalars(select(regencies.c.code))),
             districts=frozenset(session.scalars(select(districts.c.code))),
         )
-        self._cached = ((count, last), index)
+        self._cached = ((count, last), index, time.monotonic())
         return index
 
 

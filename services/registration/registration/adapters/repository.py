@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ _VIEW_COLUMNS = (
     participants.c.replaces, participants.c.replaced_by, participants.c.withdrawn_at,
     participants.c.withdrawal_reason, participants.c.erased_at, participants.c.updated_at,
 )
+_ADD = insert(participants).returning(*_VIEW_COLUMNS)  # built once: a registration only binds its values
 # A participant by id (with their progress or not, in a regency or any): four statements built
 # once, so that a read does not build and key a new one.
 _GETS = {
@@ -59,27 +61,18 @@ class ParticipantRepository:
         self._protector = protector
 
     # -- writing ----------------------------------------------------------------------------
-    def add(self, participant: Participant) -> None:
+    def add(self, participant: Participant) -> dict:
+        """Store a new participant; returns it as ``get`` shows it."""
         assert participant.nik is not None
-        self._write(insert(participants).values(
-            id=participant.id,
-            regency=participant.regency,
-            participant_code=participant.participant_code,
-            **self._sealed(participant.nik),
-            full_name=participant.full_name,
-            sex=participant.sex,
-            birth_date=participant.birth_date,
-            phone=participant.phone,
-            position=participant.position,
-            position_group=_group(participant),
-            cooperative_id=participant.cooperative_id,
-            registered_at=participant.registered_at,
-            status=participant.status.value,
-            version=participant.version,
-            replaces=participant.replaces,
-            replaced_by=participant.replaced_by,
-            updated_at=participant.updated_at,
-        ), participant.position)
+        return dict(self._write(_ADD, participant.position, {
+            "id": participant.id, "regency": participant.regency, "participant_code": participant.participant_code,
+            **self._sealed(participant.nik), "full_name": participant.full_name, "sex": participant.sex,
+            "birth_date": participant.birth_date, "phone": participant.phone, "position": participant.position,
+            "position_group": _group(participant), "cooperative_id": participant.cooperative_id,
+            "registered_at": participant.registered_at, "status": participant.status.value,
+            "version": participant.version, "replaces": participant.replaces, "replaced_by": participant.replaced_by,
+            "updated_at": participant.updated_at,
+        }).mappings().one())
 
     def save(self, participant: Participant, changed: list[str] | tuple[str, ...] = ()) -> None:
         """Write a participant loaded with ``load(lock=True)``; the NIK is sealed again only when
@@ -116,10 +109,11 @@ class ParticipantRepository:
         return {"nik_ciphertext": self._protector.encrypt(nik), "nik_lookup": self._protector.lookup_hash(nik),
                 "nik_masked": mask_nik(nik)}
 
-    def _write(self, statement: Any, position: str | None) -> None:
+    def _write(self, statement: Any, position: str | None, values: dict[str, Any] | None = None) -> Result:
+        """Execute ``statement``; a rule of ours it breaks is the DomainError saying which. No
+        savepoint: a refused write fails its whole use case (an import's row has its own)."""
         try:
-            with self._session.begin_nested():
-                self._session.execute(statement)
+            return self._session.execute(statement, values)
         except IntegrityError as exc:
             refused = _refused(exc, position)
             if refused is None:

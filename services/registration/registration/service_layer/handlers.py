@@ -71,20 +71,19 @@ def register_participant(
         earlier = uow.participants.get(participant.id, regency=None)
         if earlier is not None:  # a retry of a registration that committed (see Caller.new_id)
             return {**_public(earlier), "warnings": participant.warnings}
-        _add_participant(uow, participant)
+        view = _add_participant(uow, participant)
         uow.audit.record(caller, Audited.REGISTER, participant_id=participant.id, regency=participant.regency)
         uow.commit()
-        view = uow.participants.get(participant.id, regency=None)
     return {**_public(view), "warnings": participant.warnings}
 
 
-def _add_participant(uow: RegistrationUnitOfWork, participant: model.Participant) -> None:
-    """Store a participant and announce it, in the caller's transaction."""
+def _add_participant(uow: RegistrationUnitOfWork, participant: model.Participant) -> dict[str, Any]:
+    """Store a participant and announce it, in the caller's transaction; returns it as stored."""
     assert participant.nik is not None
     if uow.participants.exists_with_nik(participant.nik):
         raise DomainError("participant_already_registered")
     _check_cooperative_and_position(uow, participant)
-    uow.participants.add(participant)
+    view = uow.participants.add(participant)
     uow.emit(
         "participant.registered",
         ParticipantRegisteredV1(
@@ -100,6 +99,7 @@ def _add_participant(uow: RegistrationUnitOfWork, participant: model.Participant
         regency=participant.regency,
         aggregate_id=participant.id,
     )
+    return view
 
 
 def _check_cooperative_and_position(uow: RegistrationUnitOfWork, participant: model.Participant) -> None:
@@ -150,6 +150,7 @@ def list_participants(uow: RegistrationUnitOfWork, caller: Caller | None, query:
     order, after = _page_position(uow, query, PARTICIPANT_SORTS, PARTICIPANT_DEFAULT_SORT)
     regency = query.regency or caller.regency_scope
     with uow:
+        uow.autocommit()  # one read, then its audit record: committed before the answer leaves
         rows = uow.participants.list_page(
             regency=regency, cooperative_id=cooperative or query.cooperative_id,
             positions=positions, registered_since=query.registered_since, registered_until=query.registered_until,

@@ -210,7 +210,7 @@ def test_a_bulk_registration_checks_every_row_without_a_query_per_row(engine, ma
 
 
 def test_the_index_follows_a_load_of_another_province(engine, jawa_timur, tmp_path) -> None:
-    cache = RegionIndexCache()
+    cache = RegionIndexCache(recheck_seconds=0)  # the default asks at most every few seconds
     with sessionmaker(engine)() as session:
         assert cache.get(session).is_loaded("35") and not cache.get(session).is_loaded("36")
     banten = tmp_path / "banten"
