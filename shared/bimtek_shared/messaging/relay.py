@@ -26,7 +26,7 @@ from typing import Callable
 
 import psycopg2
 import psycopg2.extensions
-from sqlalchemy import Engine, func, select as sa_select, update
+from sqlalchemy import Engine, bindparam, func, select as sa_select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -71,6 +71,12 @@ class OutboxRelay:
         self._leader_conn: psycopg2.extensions.connection | None = None
         self._next_gauges = 0.0
         self._next_housekeeping = 0.0
+        outbox = self._outbox
+        self._pending = (
+            sa_select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.aggregate_id, outbox.c.envelope,
+                      outbox.c.attempts, outbox.c.next_attempt_at)
+            .where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(bindparam("limit"))
+        )
 
     # -- leadership and wake-ups ------------------------------------------------------------
     @property
@@ -127,10 +133,10 @@ class OutboxRelay:
                 if not self.is_leader and not self._try_lead():
                     time.sleep(self._settings.standby_poll)
                     continue
-                published = self.publish_pending()
+                _, more_waiting = self._publish_batch()
                 self._periodic_upkeep()
                 backoff = 0.5
-                if published == 0:  # after a busy batch, look again at once: more may be waiting
+                if not more_waiting:  # a commit since the batch was read has notified: no wake-up is lost
                     self._wait_for_events(self._settings.idle_poll)
             except Exception as exc:  # noqa: BLE001 - the relay must outlive any outage
                 reason = "database_error" if isinstance(exc, (psycopg2.Error, SQLAlchemyError)) else "broker_error"
@@ -145,33 +151,37 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Publish one batch of pending events; returns how many were confirmed."""
+        return self._publish_batch()[0]
+
+    def _publish_batch(self) -> tuple[int, bool]:
+        """(events confirmed, whether more may be publishable at once: a full batch was read, or
+        a later event of an aggregate waited behind an earlier one). Each statement commits
+        alone: none needs another's transaction, and BEGIN and COMMIT were most of a small
+        batch's round trips."""
         outbox = self._outbox
         now = datetime.now(timezone.utc)
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                sa_select(
-                    outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.aggregate_id,
-                    outbox.c.envelope, outbox.c.attempts, outbox.c.next_attempt_at,
-                )
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.id)
-                .limit(self._settings.batch_size)
-            ).all()
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            rows = conn.execute(self._pending, {"limit": self._settings.batch_size}).all()
         if not rows:
-            return 0
+            return 0, False
 
         # At most one event per aggregate per batch: whether a message was refused is known only
         # once the whole batch is confirmed, and by then a later event of the same aggregate must
         # not have gone out ahead of it. Aggregates with an earlier row waiting are skipped too.
         held_back: set[str] = set()
+        publishing: set[str] = set()  # aggregates with an event in this batch
+        waiting_behind = False  # a later event of one of them: publishable as soon as this batch is
         batch: list[OutgoingMessage] = []
         for row in rows:
             if row.aggregate_id is not None:
                 if row.aggregate_id in held_back:
+                    waiting_behind = waiting_behind or row.aggregate_id in publishing
                     continue
                 held_back.add(row.aggregate_id)
             if row.next_attempt_at is not None and row.next_attempt_at > now:
                 continue
+            if row.aggregate_id is not None:
+                publishing.add(row.aggregate_id)
             batch.append(
                 OutgoingMessage(
                     key=row.id,
@@ -182,11 +192,12 @@ class OutboxRelay:
                     correlation_id=row.envelope.get("correlation_id"),
                 )
             )
+        more_waiting = waiting_behind or len(rows) == self._settings.batch_size
         outcomes = self._publisher.publish_batch(batch)
 
         confirmed = [key for key, outcome in outcomes.items() if outcome is Outcome.CONFIRMED]
         by_id = {row.id: row for row in rows}
-        with self._engine.begin() as conn:
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if confirmed:
                 conn.execute(
                     update(outbox).where(outbox.c.id.in_(confirmed)).values(published_at=func.now())
@@ -209,7 +220,7 @@ class OutboxRelay:
                         last_error=outcome.value,
                     )
                 )
-        return len(confirmed)
+        return len(confirmed), more_waiting
 
     # -- gauges and housekeeping -------------------------------------------------------------
     def _refresh_gauges_when_due(self) -> None:

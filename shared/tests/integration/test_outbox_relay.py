@@ -162,3 +162,34 @@ def test_the_backlog_gauges_stay_current_while_the_broker_is_unreachable(outbox_
         assert 600 <= metrics.OUTBOX_OLDEST_AGE.labels(producer)._value.get() < 660
     finally:
         running.close()
+
+
+def test_events_waiting_behind_their_aggregate_go_out_at_once_and_a_retry_wait_does_not_spin(outbox_db, broker):
+    engine, tables = outbox_db
+    producer, conn, queue = broker
+    # A long idle wait: were the relay to wait between batches, ten events of one aggregate (one
+    # per batch) would take ten of them.
+    slow_idle = RelaySettings(batch_size=50, idle_poll=5.0, standby_poll=0.2, retry_base=30, retry_cap=30)
+    relay = OutboxRelay(producer, engine, tables, AMQP_URI, slow_idle)
+    batches = []
+    publish_batch = relay._publish_batch
+    relay._publish_batch = lambda: batches.append(1) or publish_batch()
+    running = RunningRelay(relay)
+    try:
+        deadline = time.monotonic() + 10
+        while not relay.is_leader and time.monotonic() < deadline:  # listening: no wake-up is missed
+            time.sleep(0.05)
+        started = time.monotonic()
+        ids = add_events(engine, tables, [("thing.happened", "agg-1")] * 10)
+        assert drain(conn, queue, 10, timeout=4) == ids
+        assert time.monotonic() - started < 4
+
+        # An unroutable event waits 30 s for its retry, its aggregate's next one behind it: the
+        # relay then waits too, instead of reading the same two rows again and again.
+        add_events(engine, tables, [("thing.vanished", "agg-2"), ("thing.happened", "agg-2")])
+        time.sleep(0.5)
+        before = len(batches)
+        time.sleep(1.0)
+        assert len(batches) - before <= 1
+    finally:
+        running.close()
