@@ -36,8 +36,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Interval, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -101,40 +102,57 @@ class Refused:
     problem: str  # idempotency_key_reused or idempotency_request_in_flight
 
 
+# The statements, built once (a write's only costs are then its values). Each runs alone, committing
+# by itself: one statement needs no BEGIN and COMMIT around it.
+_record = idempotency_keys.c
+_new = pg_insert(idempotency_keys).excluded
+_CLAIM = pg_insert(idempotency_keys).values(
+    principal=bindparam("the_principal"), key=bindparam("the_key"), method=bindparam("the_method"),
+    path=bindparam("the_path"), request_sha256=bindparam("the_sha256"), state=IN_FLIGHT,
+    locked_until=func.now() + bindparam("lock_for", type_=Interval()),
+    expires_at=func.now() + bindparam("keep_for", type_=Interval()),
+).on_conflict_do_update(
+    index_elements=[_record.principal, _record.key],
+    set_={"method": _new.method, "path": _new.path, "request_sha256": _new.request_sha256, "state": IN_FLIGHT,
+          "locked_until": _new.locked_until, "response_status": None, "response_headers": None,
+          "response_body": None, "created_at": func.now(), "expires_at": _new.expires_at},
+    # Only an expired record, or the lapsed claim of a holder that died running this very request.
+    where=or_(_record.expires_at <= func.now(),
+              and_(_record.state == IN_FLIGHT, _record.locked_until <= func.now(), _record.method == _new.method,
+                   _record.path == _new.path, _record.request_sha256 == _new.request_sha256)),
+).returning(_record.locked_until)
+_EXISTING = select(
+    _record.method, _record.path, _record.request_sha256, _record.state, _record.response_status,
+    _record.response_headers, _record.response_body,
+).where(_record.principal == bindparam("the_principal"), _record.key == bindparam("the_key"),
+        _record.expires_at > func.now())
+_HOLDER = and_(_record.principal == bindparam("the_principal"), _record.key == bindparam("the_key"),
+               _record.state == IN_FLIGHT, _record.locked_until == bindparam("claimed_until"))
+_COMPLETE = update(idempotency_keys).where(_HOLDER).values(
+    state=COMPLETED, locked_until=None, response_status=bindparam("the_status"),
+    response_headers=bindparam("the_headers", type_=idempotency_keys.c.response_headers.type),
+    response_body=bindparam("the_body"))
+_RELEASE = delete(idempotency_keys).where(_HOLDER)
+
+
+async def _run_alone(sessions: async_sessionmaker, statement: Any, values: dict[str, Any]) -> Any:
+    async with sessions() as session:
+        connection = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return await connection.execute(statement, values)
+
+
 async def claim(sessions: async_sessionmaker, principal: str, key: str, fingerprint: Fingerprint, *,
                 ttl_seconds: float, lock_seconds: float) -> Claimed | StoredResponse | Refused:
     """Take the key for this request, or say what became of the request that has it."""
-    record = idempotency_keys.c
-    statement = pg_insert(idempotency_keys).values(
-        principal=principal, key=key, method=fingerprint.method, path=fingerprint.path,
-        request_sha256=fingerprint.body_sha256, state=IN_FLIGHT,
-        locked_until=func.now() + timedelta(seconds=lock_seconds),
-        expires_at=func.now() + timedelta(seconds=ttl_seconds),
-    )
-    new = statement.excluded
-    same_request = and_(record.method == new.method, record.path == new.path,
-                        record.request_sha256 == new.request_sha256)
-    statement = statement.on_conflict_do_update(
-        index_elements=[record.principal, record.key],
-        set_={"method": new.method, "path": new.path, "request_sha256": new.request_sha256,
-              "state": IN_FLIGHT, "locked_until": new.locked_until, "response_status": None,
-              "response_headers": None, "response_body": None, "created_at": func.now(),
-              "expires_at": new.expires_at},
-        # Only an expired record, or the lapsed claim of a holder that died running this very request.
-        where=or_(record.expires_at <= func.now(),
-                  and_(record.state == IN_FLIGHT, record.locked_until <= func.now(), same_request)),
-    ).returning(record.locked_until)
+    record = {"the_principal": principal, "the_key": key}
     for _ in range(3):  # the record we lost to may vanish (a 5xx releases it) before we read it
-        async with sessions.begin() as session:
-            locked_until = (await session.execute(statement)).scalar_one_or_none()
+        locked_until = (await _run_alone(sessions, _CLAIM, {
+            **record, "the_method": fingerprint.method, "the_path": fingerprint.path,
+            "the_sha256": fingerprint.body_sha256, "lock_for": timedelta(seconds=lock_seconds),
+            "keep_for": timedelta(seconds=ttl_seconds)})).scalar_one_or_none()
         if locked_until is not None:
             return Claimed(locked_until)
-        async with sessions() as session:
-            existing = (await session.execute(
-                select(record.method, record.path, record.request_sha256, record.state, record.response_status,
-                       record.response_headers, record.response_body)
-                .where(record.principal == principal, record.key == key, record.expires_at > func.now())
-            )).first()
+        existing = (await _run_alone(sessions, _EXISTING, record)).first()
         if existing is None:
             continue
         if (existing.method, existing.path, existing.request_sha256) != (
@@ -149,27 +167,16 @@ async def claim(sessions: async_sessionmaker, principal: str, key: str, fingerpr
 async def complete(sessions: async_sessionmaker, principal: str, key: str, claimed: Claimed,
                    response: StoredResponse) -> bool:
     """Store the answer; False if our claim had lapsed and another request has the key now."""
-    record = idempotency_keys.c
-    async with sessions.begin() as session:
-        result = await session.execute(
-            update(idempotency_keys)
-            .where(record.principal == principal, record.key == key, record.state == IN_FLIGHT,
-                   record.locked_until == claimed.locked_until)
-            .values(state=COMPLETED, locked_until=None, response_status=response.status,
-                    response_headers=response.headers, response_body=response.body)
-        )
+    result = await _run_alone(sessions, _COMPLETE, {
+        "the_principal": principal, "the_key": key, "claimed_until": claimed.locked_until,
+        "the_status": response.status, "the_headers": response.headers, "the_body": response.body})
     return result.rowcount == 1
 
 
 async def release(sessions: async_sessionmaker, principal: str, key: str, claimed: Claimed) -> None:
     """Forget the claim, so that a retry runs the request again."""
-    record = idempotency_keys.c
-    async with sessions.begin() as session:
-        await session.execute(
-            delete(idempotency_keys)
-            .where(record.principal == principal, record.key == key, record.state == IN_FLIGHT,
-                   record.locked_until == claimed.locked_until)
-        )
+    await _run_alone(sessions, _RELEASE, {"the_principal": principal, "the_key": key,
+                                          "claimed_until": claimed.locked_until})
 
 
 def worth_storing(status: int, headers: list[tuple[bytes, bytes]]) -> bool:
