@@ -9,10 +9,6 @@ proposed change without editing the product code:
   repositories' ``add_all``) goes out in pages of 100 statements per round trip instead of one
   round trip per row;
 - ``BENCH_BATCH_WAIT_MS=<ms>``: ``@event_consumer``'s default ``batch_wait_ms``;
-- ``BENCH_RELAY_WAIT_UNLESS_FULL=1``: the outbox relay goes back to waiting for a notification
-  after any batch smaller than its batch size, instead of polling once more (and finding nothing)
-  after every non-empty batch. Same as changing ``if published == 0`` to
-  ``if published < self._settings.batch_size`` in ``OutboxRelay.run``.
 
 Nothing is imported here before the service's own eventlet monkey patching: each patch is applied
 when its module is first imported.
@@ -71,17 +67,3 @@ if os.environ.get("BENCH_BATCH_WAIT_MS"):
         module.EventConsumer.__init__ = __init__
 
     _after_import("bimtek_shared.nameko_ext.event_consumer", _batch_wait)
-
-if os.environ.get("BENCH_RELAY_WAIT_UNLESS_FULL") == "1":
-    def _relay_wait_unless_full(module):
-        original = module.OutboxRelay.publish_pending
-
-        def publish_pending(self):
-            published = original(self)
-            # run() waits for a notification when this returns 0; a notification that came in
-            # meanwhile is already on the LISTEN socket, so none is missed.
-            return published if published >= self._settings.batch_size else 0
-
-        module.OutboxRelay.publish_pending = publish_pending
-
-    _after_import("bimtek_shared.messaging.relay", _relay_wait_unless_full)
