@@ -133,7 +133,7 @@ class OutboxRelay:
                 if not self.is_leader and not self._try_lead():
                     time.sleep(self._settings.standby_poll)
                     continue
-                _, more_waiting = self._publish_batch()
+                more_waiting = self.publish_pending()
                 self._periodic_upkeep()
                 backoff = 0.5
                 if not more_waiting:  # a commit since the batch was read has notified: no wake-up is lost
@@ -149,13 +149,10 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
         self.close()
 
-    def publish_pending(self) -> int:
-        """Publish one batch of pending events; returns how many were confirmed."""
-        return self._publish_batch()[0]
-
-    def _publish_batch(self) -> tuple[int, bool]:
-        """(events confirmed, whether more may be publishable at once: a full batch was read, or
-        a later event of an aggregate waited behind an earlier one). Each statement commits
+    def publish_pending(self) -> bool:
+        """Publish one batch of pending events; returns whether more may be publishable at once (a
+        full batch was read, or a later event of an aggregate waited behind an earlier one). Each
+        statement commits
         alone: none needs another's transaction, and BEGIN and COMMIT were most of a small
         batch's round trips."""
         outbox = self._outbox
@@ -163,7 +160,7 @@ class OutboxRelay:
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             rows = conn.execute(self._pending, {"limit": self._settings.batch_size}).all()
         if not rows:
-            return 0, False
+            return False
 
         # At most one event per aggregate per batch: whether a message was refused is known only
         # once the whole batch is confirmed, and by then a later event of the same aggregate must
@@ -220,7 +217,7 @@ class OutboxRelay:
                         last_error=outcome.value,
                     )
                 )
-        return len(confirmed), more_waiting
+        return more_waiting
 
     # -- gauges and housekeeping -------------------------------------------------------------
     def _refresh_gauges_when_due(self) -> None:

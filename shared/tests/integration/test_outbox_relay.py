@@ -172,8 +172,8 @@ def test_events_waiting_behind_their_aggregate_go_out_at_once_and_a_retry_wait_d
     slow_idle = RelaySettings(batch_size=50, idle_poll=5.0, standby_poll=0.2, retry_base=30, retry_cap=30)
     relay = OutboxRelay(producer, engine, tables, AMQP_URI, slow_idle)
     batches = []
-    publish_batch = relay._publish_batch
-    relay._publish_batch = lambda: batches.append(1) or publish_batch()
+    publish_pending = relay.publish_pending
+    relay.publish_pending = lambda: batches.append(1) or publish_pending()
     running = RunningRelay(relay)
     try:
         deadline = time.monotonic() + 10
