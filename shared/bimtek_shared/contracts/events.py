@@ -319,3 +319,11 @@ def certificate_standing(event_type: str, payload: dict[str, Any]) -> dict[str, 
     certificate = model.model_validate(payload)
     return {"participant_id": certificate.participant_id, "programme_id": certificate.programme_id,
             "number": certificate.number, "version": certificate.version, "status": status}
+
+
+def seat_standings(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a ``participants.assigned`` event says of each participant's seat in its programme, as
+    its consumers keep them: the highest ``revision`` per participant and programme wins."""
+    assigned = ParticipantsAssignedV1.model_validate(payload)
+    return [{"participant_id": seat.participant_id, "programme_id": assigned.programme_id,
+             "session_id": seat.session_id, "revision": assigned.revision} for seat in assigned.seats]

@@ -3,10 +3,9 @@ days and venue name, and each participant's session; the newest revision or vers
 the events arrive in."""
 from __future__ import annotations
 
-
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import (
-    ParticipantsAssignedV1, ProgrammePublishedV1, SessionRescheduledV1, SessionScheduledV1,
+    ProgrammePublishedV1, SessionRescheduledV1, SessionScheduledV1, seat_standings,
 )
 from bimtek_shared.persistence.unit_of_work import apply_once
 
@@ -45,11 +44,6 @@ def record_sessions(uow: CertificatesUnitOfWork, events: list[EventEnvelope], co
 
 def record_seats(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
     def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        rows = []
-        for event in fresh:
-            payload = ParticipantsAssignedV1.model_validate(event.payload)
-            rows += [{"participant_id": seat.participant_id, "programme_id": payload.programme_id,
-                      "session_id": seat.session_id, "revision": payload.revision} for seat in payload.seats]
-        uow.training.keep_seats(rows)
+        uow.training.keep_seats([seat for event in fresh for seat in seat_standings(event.payload)])
 
     return apply_once(uow, events, consumer, keep)

@@ -8,7 +8,7 @@ from typing import Any
 
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import (
-    ParticipantsAssignedV1, SessionRescheduledV1, SessionScheduledV1, certificate_standing,
+    SessionRescheduledV1, SessionScheduledV1, certificate_standing, seat_standings,
 )
 from bimtek_shared.persistence.unit_of_work import apply_once
 
@@ -35,12 +35,7 @@ def record_sessions(uow: RegistrationUnitOfWork, events: list[EventEnvelope], co
 
 def record_seats(uow: RegistrationUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
     def keep(uow: RegistrationUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        rows = []
-        for event in fresh:
-            assigned = ParticipantsAssignedV1.model_validate(event.payload)
-            rows += [{"participant_id": seat.participant_id, "programme_id": assigned.programme_id,
-                      "session_id": seat.session_id, "revision": assigned.revision} for seat in assigned.seats]
-        uow.participant_progress.note_seats(rows)
+        uow.participant_progress.note_seats([seat for event in fresh for seat in seat_standings(event.payload)])
 
     return apply_once(uow, events, consumer, keep)
 
