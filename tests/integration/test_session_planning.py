@@ -234,6 +234,15 @@ def test_jombang_is_planned_published_and_replanned_and_persons_are_never_double
     wait_until(lambda: system.count("certificates", "seats", "participant_id = %s", (late,)) == 1, 60,
                message="certificates did not record the late participant's seat")
 
+    # -- the late one withdraws: the re-plan unseats them, and registration hears of it
+    withdrawn = operator.post(f"{API}/participants/{late}/withdrawal", json={"reason": "resigned"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    wait_until(lambda: late not in seats(system, programme["id"]), 60, message="the withdrawn one kept their seat")
+    wait_until(lambda: system.count("registration", "progress_seats", "participant_id = %s AND session_id IS NULL",
+                                    (late,)) == 1, 60,
+               message="registration never heard of participants.unassigned")
+    assert {p: s for p, s in seats(system, programme["id"]).items()} == seated  # nobody else moved
+
 
 def test_a_trainer_reads_plans_and_another_regency_sees_none(running_system: System) -> None:
     system = running_system

@@ -170,6 +170,11 @@ class RegistrationService:
     def handle_participants_assigned(self, events: list[EventEnvelope]) -> int:
         return participant_progress.record_seats(self.uow, events, consumer="registration.handle_participants_assigned")
 
+    @event_consumer("participants.unassigned")
+    def handle_participants_unassigned(self, events: list[EventEnvelope]) -> int:
+        return participant_progress.record_seats(self.uow, events,
+                                                 consumer="registration.handle_participants_unassigned")
+
     @event_consumer("certificate.issued")
     def handle_certificate_issued(self, events: list[EventEnvelope]) -> int:
         return participant_progress.record_certificates(self.uow, events,

@@ -280,6 +280,20 @@ CATALOGUE = EventCatalogue(
             ordered_by="programme_id",
         ),
         EventSpec(
+            type="participants.unassigned",
+            version=1,
+            producer="scheduling",
+            payload_model=events.ParticipantsUnassignedV1,
+            description=(
+                "Participants a re-plan left without a session in a programme: withdrawn, erased, or their "
+                "cooperative no longer in it; in chunks of up to 1,000 per event, with the plan's other events. "
+                "Consumers of `participants.assigned` read it as a seat with no session at this `revision`: the "
+                "highest revision per participant and programme wins, in whatever order the two arrive."
+            ),
+            consumers=(Subscription("registration", "handle_participants_unassigned"),),
+            ordered_by="programme_id",
+        ),
+        EventSpec(
             type="programme.replan_requested",
             version=1,
             producer="scheduling",

@@ -210,6 +210,17 @@ class ParticipantsAssignedV1(Payload):
     seats: list[AssignedSeat] = Field(min_length=1, max_length=MAX_SEATS_PER_EVENT)
 
 
+class ParticipantsUnassignedV1(Payload):
+    """Participants a re-plan left without a session in a programme (withdrawn, erased, or their
+    cooperative taken out of it), one chunk of them per event. Their seat in an earlier revision no
+    longer holds; a later revision that places them again wins."""
+
+    programme_id: uuid.UUID
+    revision: int = Field(ge=1, description="The plan revision that unseated them; keep the highest per participant")
+    unassigned_at: datetime
+    participant_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_SEATS_PER_EVENT)
+
+
 class ProgrammeReplanRequestedV1(Payload):
     """Scheduling's own reminder that a published programme's inputs changed (a late registration, a
     withdrawal, a new cooperative, a venue or resource person's days): re-plan it."""
@@ -321,9 +332,14 @@ def certificate_standing(event_type: str, payload: dict[str, Any]) -> dict[str, 
             "number": certificate.number, "version": certificate.version, "status": status}
 
 
-def seat_standings(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """What a ``participants.assigned`` event says of each participant's seat in its programme, as
-    its consumers keep them: the highest ``revision`` per participant and programme wins."""
+def seat_standings(event_type: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a ``participants.assigned`` or ``participants.unassigned`` event says of each
+    participant's seat in its programme, as its consumers keep them: the highest ``revision`` per
+    participant and programme wins, and an unassignment is a seat with no session."""
+    if event_type == "participants.unassigned":
+        unassigned = ParticipantsUnassignedV1.model_validate(payload)
+        return [{"participant_id": participant_id, "programme_id": unassigned.programme_id, "session_id": None,
+                 "revision": unassigned.revision} for participant_id in unassigned.participant_ids]
     assigned = ParticipantsAssignedV1.model_validate(payload)
     return [{"participant_id": seat.participant_id, "programme_id": assigned.programme_id,
              "session_id": seat.session_id, "revision": assigned.revision} for seat in assigned.seats]

@@ -44,6 +44,6 @@ def record_sessions(uow: CertificatesUnitOfWork, events: list[EventEnvelope], co
 
 def record_seats(uow: CertificatesUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
     def keep(uow: CertificatesUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        uow.training.keep_seats([seat for event in fresh for seat in seat_standings(event.payload)])
+        uow.training.keep_seats([seat for event in fresh for seat in seat_standings(event.type, event.payload)])
 
     return apply_once(uow, events, consumer, keep)

@@ -273,8 +273,8 @@ progress_seats = Table(
     metadata,
     Column("participant_id", Uuid, primary_key=True),
     Column("programme_id", Uuid, primary_key=True),
-    Column("session_id", Uuid, nullable=False),
-    Column("revision", Integer, nullable=False),  # the plan revision that placed them; the highest wins
+    Column("session_id", Uuid, nullable=True),  # none: unseated by that revision (migration 0010)
+    Column("revision", Integer, nullable=False),  # the plan revision that placed or unseated them; the highest wins
 )
 
 progress_certificates = Table(

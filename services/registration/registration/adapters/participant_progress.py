@@ -1,4 +1,4 @@
-"""The read model of a participant's progress (migration 0009): sessions, seats and certificates as
+"""The read model of a participant's progress (migrations 0009 and 0010): sessions, seats and certificates as
 scheduling's and certificates' events report them. Each row keeps the newest state its key has been
 told of, whatever order the events arrive in: a session by its version, a seat by its plan
 revision, a certificate by its version (a revocation wins over the issue of the same version).
@@ -32,7 +32,8 @@ class ParticipantProgressView:
                     replaces=progress_sessions.c.version < insert(progress_sessions).excluded.version)
 
     def note_seats(self, rows: list[dict[str, Any]]) -> None:
-        """Each participant's session in a programme, as the highest plan revision placed them."""
+        """Each participant's session in a programme, as the highest plan revision placed them
+        (``session_id`` none: that revision unseated them)."""
         keep_newest(self._session, progress_seats, ["participant_id", "programme_id"], rows, newer=higher("revision"),
                     replaces=progress_seats.c.revision <= insert(progress_seats).excluded.revision)
 

@@ -387,6 +387,12 @@ def seats_event(programme_id: uuid.UUID, revision: int, *seats: tuple[str, uuid.
                   for pid, sid in seats]})
 
 
+def unseated_event(programme_id: uuid.UUID, revision: int, *participant_ids: str) -> EventEnvelope:
+    return progress_event("participants.unassigned", {
+        "programme_id": str(programme_id), "revision": revision, "unassigned_at": "2025-09-03T08:00:00+07:00",
+        "participant_ids": list(participant_ids)})
+
+
 def certificate_event(event_type: str, participant_id: str, programme_id: uuid.UUID, version: int) -> EventEnvelope:
     payload = {"certificate_id": str(uuid.uuid4()), "public_id": "p" * 22, "number": f"NO-{version}",
                "version": version, "participant_id": participant_id, "programme_id": str(programme_id)}
@@ -446,6 +452,29 @@ def test_a_participant_is_read_with_their_progress_whatever_order_the_events_arr
     # Withdrawn: scheduling's view says so, whatever seats were reported.
     handlers.withdraw_participant(make_uow(sessions), OPERATOR, p["id"], WithdrawParticipant(reason="resigned"))
     assert handlers.get_participant(make_uow(sessions), OPERATOR, p["id"])["scheduling"]["status"] == "withdrawn"
+
+
+def test_a_participant_a_replan_unseated_is_waiting_again_whatever_order_the_events_arrive_in(sessions, uow):
+    stays, leaves = (register(uow, cooperative(sessions), "ketua")["id"] for _ in range(2))
+    programme, session_id = uuid.uuid4(), uuid.uuid4()
+    participant_progress.record_sessions(make_uow(sessions), [session_event(session_id, programme, 1, ["2025-10-01"])],
+                                         "registration.handle_session_scheduled")
+    seated = seats_event(programme, 1, (stays, session_id), (leaves, session_id))
+    unseated = unseated_event(programme, 2, leaves)
+    # The unseating (revision 2) before the seat it undoes (revision 1), then both again (redelivered).
+    for _ in range(2):
+        participant_progress.record_seats(make_uow(sessions), [unseated], "registration.handle_participants_unassigned")
+        participant_progress.record_seats(make_uow(sessions), [seated], "registration.handle_participants_assigned")
+
+    def scheduling(pid: str) -> dict:
+        return handlers.get_participant(make_uow(sessions), OPERATOR, pid)["scheduling"]
+
+    assert scheduling(leaves) == {"status": "waiting", "sessions": []}
+    assert scheduling(stays)["status"] == "scheduled"
+    # A later re-plan (revision 3) seats them again: the newest revision wins.
+    participant_progress.record_seats(make_uow(sessions), [seats_event(programme, 3, (leaves, session_id))],
+                                      "registration.handle_participants_assigned")
+    assert [s["session_id"] for s in scheduling(leaves)["sessions"]] == [str(session_id)]
 
 
 def test_a_batch_of_progress_events_ends_as_if_they_came_one_by_one(sessions, uow):

@@ -12,7 +12,8 @@ plans, sessions and a participant's sessions.
   and programme changes) count a re-plan request in the same transaction as the change; the first
   uncounted one emits ``programme.replan_requested``, which this service consumes. The re-plan
   starts from the published plan (``Previous``: locked and closed sessions and manual moves kept),
-  and emits ``session.rescheduled`` and ``participants.assigned`` only for what moved. Requests
+  and emits ``session.rescheduled`` and ``participants.assigned`` only for what moved, and
+  ``participants.unassigned`` for those it left without a session. Requests
   that arrive while a re-plan runs are counted, and one more re-plan follows; a burst of changes
   costs one or two re-plans, not one each. ``programme.plan.replan_pending`` shows one is due.
 - A session's days never come from the clock: it is fixed once locked (by an operator) or closed.
@@ -29,8 +30,8 @@ from bimtek_shared.contracts.caller import Caller, require_role
 from bimtek_shared.contracts.envelope import EventEnvelope, new_event
 from bimtek_shared.contracts.errors import DomainError
 from bimtek_shared.contracts.events import (
-    MAX_SEATS_PER_EVENT, ParticipantsAssignedV1, ProgrammePublishedV1, ProgrammeReplanRequestedV1,
-    SessionRescheduledV1, SessionScheduledV1,
+    MAX_SEATS_PER_EVENT, ParticipantsAssignedV1, ParticipantsUnassignedV1, ProgrammePublishedV1,
+    ProgrammeReplanRequestedV1, SessionRescheduledV1, SessionScheduledV1,
 )
 from bimtek_shared.contracts.ids import parse_id
 from bimtek_shared.contracts.pagination import SortOrder, decode_cursor, page_of
@@ -383,6 +384,11 @@ def _announce(uow: SchedulingUnitOfWork, programme: TrainingProgramme, plan_id: 
     events += [event("participants.assigned", ParticipantsAssignedV1(
         programme_id=programme.id, revision=revision, assigned_at=at, seats=moved[start:start + MAX_SEATS_PER_EVENT]),
         programme.id) for start in range(0, len(moved), MAX_SEATS_PER_EVENT)]
+    unseated = list(changes.unseated)
+    events += [event("participants.unassigned", ParticipantsUnassignedV1(
+        programme_id=programme.id, revision=revision, unassigned_at=at,
+        participant_ids=unseated[start:start + MAX_SEATS_PER_EVENT]),
+        programme.id) for start in range(0, len(unseated), MAX_SEATS_PER_EVENT)]
     uow.add_to_outbox(events)
 
 

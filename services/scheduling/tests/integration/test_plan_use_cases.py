@@ -267,6 +267,10 @@ def test_changes_after_publication_replan_and_move_only_what_they_touch(new_uow,
     assert leaving not in now and {p: s for p, s in now.items() if p != leaving} == \
            {p: s for p, s in after.items() if p != leaving}
     assert assigned_seats(new_uow, mark) == 0
+    # ...and says so: registration's read of them must not keep the seat.
+    unassigned = query(new_uow, "SELECT envelope->'payload' FROM outbox WHERE id > :since "
+                                "AND event_type = 'participants.unassigned'", since=mark)
+    assert [(row[0]["participant_ids"], row[0]["revision"]) for row in unassigned] == [([str(leaving)], 3)]
 
 
 def test_a_late_member_of_a_full_session_sits_in_the_next_session_with_room(new_uow, two_persons):
