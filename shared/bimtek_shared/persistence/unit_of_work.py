@@ -25,6 +25,7 @@ class UnitOfWork:
         self._messaging = messaging
         self.correlation_id = correlation_id
         self.session: Session | None = None
+        self._autocommitting: Any = None  # the driver's connection, while autocommit() holds it
 
     @classmethod
     def dependencies_from_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +44,7 @@ class UnitOfWork:
     def __exit__(self, *exc_info: Any) -> None:
         assert self.session is not None
         try:
+            self._end_autocommit()
             self.session.rollback()  # a no-op after commit(); discards anything uncommitted
         finally:
             self.session.close()
@@ -50,17 +52,37 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
+        self._end_autocommit()
         self.session.commit()
 
     def autocommit(self) -> None:
         """From here on each statement commits on its own, with no BEGIN or COMMIT round trip: for
         a use case whose statements need no transaction together (a read, then its audit record).
-        Call it first inside ``with uow``; ``commit()`` then has nothing left to do."""
+        Call it first inside ``with uow``; ``commit()``, ``rollback()`` or the end of the unit
+        make the connection transactional again before the pool gets it back."""
         assert self.session is not None
-        self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        # The driver's own switch, not SQLAlchemy's isolation_level option: under psycopg2 that
+        # option's reset at check-in costs a round trip per unit of work; this flag costs none.
+        driver_connection = self.session.connection().connection.dbapi_connection
+        driver_connection.autocommit = True
+        self._autocommitting = driver_connection
+
+    def _end_autocommit(self) -> None:
+        """Transactional again while the session still holds the connection (ending the
+        session's transaction hands it back to the pool); a connection that cannot be switched
+        back is discarded, never handed to the next unit of work."""
+        driver_connection, self._autocommitting = self._autocommitting, None
+        if driver_connection is None:
+            return
+        try:
+            driver_connection.autocommit = False
+        except Exception:
+            self.session.connection().invalidate()
+            raise
 
     def rollback(self) -> None:
         assert self.session is not None
+        self._end_autocommit()
         self.session.rollback()
 
     # -- outbox -----------------------------------------------------------------------------

@@ -51,3 +51,28 @@ def test_statements_commit_alone_and_the_connection_is_transactional_again(new_u
         uow.rollback()
         uow.session.execute(text(f"INSERT INTO {table} VALUES (3)"))
     assert rows(new(), table) == [1]  # neither 2 (rolled back) nor 3 (never committed)
+
+
+def test_a_commit_after_autocommit_gives_the_pool_a_transactional_connection(new_uow) -> None:
+    table, new = new_uow
+    with new() as uow:
+        uow.autocommit()
+        uow.session.execute(text(f"INSERT INTO {table} VALUES (1)"))
+        uow.commit()  # what the read use cases do after their audit record; the pool has the connection back
+        with new() as other:  # so the next unit (another worker's) gets it at once, before this one ends
+            other.session.execute(text(f"INSERT INTO {table} VALUES (2)"))
+            other.rollback()
+    assert rows(new(), table) == [1]
+
+
+def test_a_broken_connection_in_autocommit_does_not_poison_the_pool(new_uow) -> None:
+    table, new = new_uow
+    uow = new()
+    with pytest.raises(Exception):
+        with uow:
+            uow.autocommit()
+            uow.session.connection().connection.dbapi_connection.close()  # the server went away
+    with new() as uow:  # the pool's only connection was replaced, and is transactional
+        uow.session.execute(text(f"INSERT INTO {table} VALUES (1)"))
+        uow.rollback()
+    assert rows(new(), table) == []
