@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..observability import metrics
+from ..persistence.autocommit import autocommit_connection
 from ..persistence.messaging_tables import OUTBOX_NOTIFY_CHANNEL, MessagingTables
 from .publisher import ConfirmingPublisher, Outcome, OutgoingMessage
 from .topology import events_exchange
@@ -152,12 +153,11 @@ class OutboxRelay:
     def publish_pending(self) -> bool:
         """Publish one batch of pending events; returns whether more may be publishable at once (a
         full batch was read, or a later event of an aggregate waited behind an earlier one). Each
-        statement commits
-        alone: none needs another's transaction, and BEGIN and COMMIT were most of a small
-        batch's round trips."""
+        statement commits alone: none needs another's transaction, and BEGIN and COMMIT were most
+        of a small batch's round trips."""
         outbox = self._outbox
         now = datetime.now(timezone.utc)
-        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with autocommit_connection(self._engine) as conn:
             rows = conn.execute(self._pending, {"limit": self._settings.batch_size}).all()
         if not rows:
             return False
@@ -194,7 +194,7 @@ class OutboxRelay:
 
         confirmed = [key for key, outcome in outcomes.items() if outcome is Outcome.CONFIRMED]
         by_id = {row.id: row for row in rows}
-        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with autocommit_connection(self._engine) as conn:
             if confirmed:
                 conn.execute(
                     update(outbox).where(outbox.c.id.in_(confirmed)).values(published_at=func.now())

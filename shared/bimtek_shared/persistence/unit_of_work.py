@@ -9,11 +9,12 @@ import uuid
 from typing import Any, Callable
 
 from pydantic import BaseModel
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..contracts.envelope import EventEnvelope, new_event
+from .autocommit import end_autocommit, start_autocommit
 from .messaging_tables import MessagingTables
 
 
@@ -25,7 +26,7 @@ class UnitOfWork:
         self._messaging = messaging
         self.correlation_id = correlation_id
         self.session: Session | None = None
-        self._autocommitting: Any = None  # the driver's connection, while autocommit() holds it
+        self._autocommitting: Connection | None = None  # the session's connection, while autocommit() holds it
 
     @classmethod
     def dependencies_from_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -59,26 +60,17 @@ class UnitOfWork:
         """From here on each statement commits on its own, with no BEGIN or COMMIT round trip: for
         a use case whose statements need no transaction together (a read, then its audit record).
         Call it first inside ``with uow``; ``commit()``, ``rollback()`` or the end of the unit
-        make the connection transactional again before the pool gets it back."""
+        make the connection transactional again before the pool gets it back (``autocommit.py``)."""
         assert self.session is not None
-        # The driver's own switch, not SQLAlchemy's isolation_level option: under psycopg2 that
-        # option's reset at check-in costs a round trip per unit of work; this flag costs none.
-        driver_connection = self.session.connection().connection.dbapi_connection
-        driver_connection.autocommit = True
-        self._autocommitting = driver_connection
+        connection = self.session.connection()
+        start_autocommit(connection)
+        self._autocommitting = connection
 
     def _end_autocommit(self) -> None:
-        """Transactional again while the session still holds the connection (ending the
-        session's transaction hands it back to the pool); a connection that cannot be switched
-        back is discarded, never handed to the next unit of work."""
-        driver_connection, self._autocommitting = self._autocommitting, None
-        if driver_connection is None:
-            return
-        try:
-            driver_connection.autocommit = False
-        except Exception:
-            self.session.connection().invalidate()
-            raise
+        # While the session still holds the connection: ending its transaction hands it back.
+        connection, self._autocommitting = self._autocommitting, None
+        if connection is not None:
+            end_autocommit(connection)
 
     def rollback(self) -> None:
         assert self.session is not None

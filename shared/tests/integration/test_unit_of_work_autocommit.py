@@ -1,5 +1,5 @@
-"""``UnitOfWork.autocommit()``: each statement commits alone, and the pooled connection is
-transactional again for the next unit of work."""
+"""``UnitOfWork.autocommit()`` and ``autocommit_connection`` (the outbox relay's): each statement
+commits alone, and the pooled connection is transactional again for the next user."""
 from __future__ import annotations
 
 import uuid
@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.orm import sessionmaker
 
+from bimtek_shared.persistence.autocommit import autocommit_connection
 from bimtek_shared.persistence.messaging_tables import define_messaging_tables
 from bimtek_shared.persistence.unit_of_work import UnitOfWork
 
@@ -25,7 +26,7 @@ def new_uow():
     messaging = define_messaging_tables(MetaData())
     sessions = sessionmaker(engine)
     try:
-        yield table, lambda: UnitOfWork(sessions, messaging, correlation_id="t")
+        yield table, lambda: UnitOfWork(sessions, messaging, correlation_id="t"), engine
     finally:
         with engine.begin() as connection:
             connection.execute(text(f"DROP TABLE {table}"))
@@ -38,7 +39,7 @@ def rows(uow: UnitOfWork, table: str) -> list[int]:
 
 
 def test_statements_commit_alone_and_the_connection_is_transactional_again(new_uow) -> None:
-    table, new = new_uow
+    table, new, _ = new_uow
     with new() as uow:
         uow.autocommit()
         uow.session.execute(text(f"INSERT INTO {table} VALUES (1)"))
@@ -54,7 +55,7 @@ def test_statements_commit_alone_and_the_connection_is_transactional_again(new_u
 
 
 def test_a_commit_after_autocommit_gives_the_pool_a_transactional_connection(new_uow) -> None:
-    table, new = new_uow
+    table, new, _ = new_uow
     with new() as uow:
         uow.autocommit()
         uow.session.execute(text(f"INSERT INTO {table} VALUES (1)"))
@@ -66,7 +67,7 @@ def test_a_commit_after_autocommit_gives_the_pool_a_transactional_connection(new
 
 
 def test_a_broken_connection_in_autocommit_does_not_poison_the_pool(new_uow) -> None:
-    table, new = new_uow
+    table, new, _ = new_uow
     uow = new()
     with pytest.raises(Exception):
         with uow:
@@ -76,3 +77,14 @@ def test_a_broken_connection_in_autocommit_does_not_poison_the_pool(new_uow) -> 
         uow.session.execute(text(f"INSERT INTO {table} VALUES (1)"))
         uow.rollback()
     assert rows(new(), table) == []
+
+
+def test_an_autocommit_connection_commits_each_statement_and_returns_transactional(new_uow) -> None:
+    table, new, engine = new_uow
+    with autocommit_connection(engine) as connection:
+        connection.execute(text(f"INSERT INTO {table} VALUES (1)"))
+        # No commit: the insert stands on its own.
+    with engine.connect() as connection:  # the pool's only connection, in a transaction as usual
+        connection.execute(text(f"INSERT INTO {table} VALUES (2)"))
+        connection.rollback()
+    assert rows(new(), table) == [1]
