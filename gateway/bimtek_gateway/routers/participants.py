@@ -1,7 +1,7 @@
 """Participants: register one, list them a page at a time, read one back with their progress
-(sessions and certificates); change, withdraw or substitute one; and their personal data (UU PDP): reveal a NIK,
-export a person's data, erase it. Every read or change of personal data is in the audit trail
-(``GET /api/v1/audit-log``)."""
+(sessions and certificates); change, withdraw or substitute one; and their personal data (UU PDP):
+reveal a NIK, export a person's data, erase it. Every read or change of personal data is in the
+audit trail (``GET /api/v1/audit-log``)."""
 from __future__ import annotations
 
 import re

@@ -17,9 +17,8 @@
 from __future__ import annotations
 
 import logging
-from time import time as unix_time
-
 import sys
+from time import time as unix_time
 
 import kombu.serialization
 from amqp.exceptions import ConnectionError as AmqpConnectionError

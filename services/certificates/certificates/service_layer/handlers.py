@@ -1,7 +1,6 @@
 """Use cases of the certificates service."""
 from __future__ import annotations
 
-
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import (
     ParticipantErasedV1, ParticipantRegisteredV1, ParticipantsImportedV1, ParticipantUpdatedV1, ParticipantWithdrawnV1,

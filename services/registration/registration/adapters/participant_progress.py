@@ -1,8 +1,8 @@
-"""The read model of a participant's progress (migrations 0009 and 0010): sessions, seats and certificates as
-scheduling's and certificates' events report them. Each row keeps the newest state its key has been
-told of, whatever order the events arrive in: a session by its version, a seat by its plan
-revision, a certificate by its version (a revocation wins over the issue of the same version).
-One statement per table per batch."""
+"""The read model of a participant's progress (migrations 0009 and 0010): sessions, seats and
+certificates as scheduling's and certificates' events report them. Each row keeps the newest state
+its key has been told of, whatever order the events arrive in: a session by its version, a seat by
+its plan revision (an unseating is a seat with no session), a certificate by its version (a
+revocation wins over the issue of the same version). One statement per table per batch."""
 from __future__ import annotations
 
 from collections.abc import Mapping

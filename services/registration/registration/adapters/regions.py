@@ -12,7 +12,6 @@ codes NIK checks need (retired codes included), cached per process by :class:`Re
 from __future__ import annotations
 
 import time
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any

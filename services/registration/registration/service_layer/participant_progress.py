@@ -35,7 +35,8 @@ def record_sessions(uow: RegistrationUnitOfWork, events: list[EventEnvelope], co
 
 def record_seats(uow: RegistrationUnitOfWork, events: list[EventEnvelope], consumer: str) -> int:
     def keep(uow: RegistrationUnitOfWork, fresh: list[EventEnvelope]) -> None:
-        uow.participant_progress.note_seats([seat for event in fresh for seat in seat_standings(event.type, event.payload)])
+        uow.participant_progress.note_seats([seat for event in fresh
+                                             for seat in seat_standings(event.type, event.payload)])
 
     return apply_once(uow, events, consumer, keep)
 

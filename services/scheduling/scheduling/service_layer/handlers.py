@@ -6,7 +6,6 @@ programme of the regencies it touched (``plans.request_replans_in``): published 
 registrations, withdrawals and new or changed cooperatives on their own."""
 from __future__ import annotations
 
-
 from bimtek_shared.contracts.envelope import EventEnvelope
 from bimtek_shared.contracts.events import (
     CooperativeRegisteredV1, CooperativeUpdatedV1, ParticipantErasedV1, ParticipantRegisteredV1,
@@ -127,5 +126,3 @@ def _known_cooperative(event: EventEnvelope) -> cooperatives.KnownCooperative:
         cooperative_id=payload.cooperative_id, regency=event.regency, name=payload.name,
         districts=tuple(payload.districts), version=payload.version,
     )
-
-

@@ -1,5 +1,5 @@
 """Use cases of plans: preview, publish, re-plan, move a cooperative, lock a session, and read
-plans, sessions and a participant's sessions.
+plans and sessions.
 
 - A preview runs the planner (``domain.planner.plan``) in a ``CpuPool`` worker process, never on
   the eventlet hub, and is stored with a fingerprint of everything it was made from.
@@ -382,14 +382,17 @@ def _announce(uow: SchedulingUnitOfWork, programme: TrainingProgramme, plan_id: 
     moved = [{"participant_id": participant, "session_id": changes.seats[participant],
               "cooperative_id": cooperative_of[participant]} for participant in changes.moved]
     events += [event("participants.assigned", ParticipantsAssignedV1(
-        programme_id=programme.id, revision=revision, assigned_at=at, seats=moved[start:start + MAX_SEATS_PER_EVENT]),
-        programme.id) for start in range(0, len(moved), MAX_SEATS_PER_EVENT)]
-    unseated = list(changes.unseated)
+        programme_id=programme.id, revision=revision, assigned_at=at, seats=seats), programme.id)
+        for seats in _per_event(moved)]
     events += [event("participants.unassigned", ParticipantsUnassignedV1(
-        programme_id=programme.id, revision=revision, unassigned_at=at,
-        participant_ids=unseated[start:start + MAX_SEATS_PER_EVENT]),
-        programme.id) for start in range(0, len(unseated), MAX_SEATS_PER_EVENT)]
+        programme_id=programme.id, revision=revision, unassigned_at=at, participant_ids=people), programme.id)
+        for people in _per_event(changes.unseated)]
     uow.add_to_outbox(events)
+
+
+def _per_event(items: Sequence[Any]) -> list[Sequence[Any]]:
+    """``items`` in chunks of at most MAX_SEATS_PER_EVENT, one event's worth each."""
+    return [items[start:start + MAX_SEATS_PER_EVENT] for start in range(0, len(items), MAX_SEATS_PER_EVENT)]
 
 
 # -- re-planning ------------------------------------------------------------------------------------------
