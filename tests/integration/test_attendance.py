@@ -165,7 +165,7 @@ def test_scans_for_another_session_or_day_are_reported_and_not_counted(running_s
     mine = regency.invitation(regency.teams[0][2])["qr"]
     before = regency.attended(session)
     answer = regency.upload(phone, [scan(someone_else, at(first, 10)), scan(mine, at(date(2025, 8, 29), 10)),
-                                    scan(mine[:-2] + "xx", at(first, 10)),
+                                    scan(mine[:-10] + ("B" if mine[-10] == "A" else "A") + mine[-9:], at(first, 10)),
                                     scan(mine, at(first, 10), session_id=other)])
     assert results(answer) == ["wrong_session", "wrong_day", "invalid_signature", "out_of_scope"]
     assert regency.attended(session) == before and not regency.attended(other)
